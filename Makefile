@@ -1,0 +1,56 @@
+# rumpnet: build, test, demo.  `make help` lists the targets.
+
+CARGO ?= cargo
+CC ?= cc
+PREFIX ?= /usr/local
+TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+LIBDIR := $(TOP)/target/release
+
+.PHONY: all build examples headers header-check lint test unit-test c-test demo install help clean
+
+all: build examples
+
+help:
+	@echo "make            build librump.so, the tools and the C examples (release)"
+	@echo "make test       everything CI checks: lint, headers, unit and end-to-end tests"
+	@echo "make demo       a 1 GiB ttcp transfer between two processes over sockin"
+	@echo "make headers    regenerate include/rump/*.h with the pinned cbindgen"
+	@echo "make install PREFIX=/usr/local   library, headers and rump.pc"
+
+build:
+	$(CARGO) build --release --workspace
+
+examples: build
+	$(MAKE) -C examples-c
+	mkdir -p tests/c/build
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -I include -o tests/c/build/errno_test \
+	    tests/c/errno_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
+
+headers:
+	$(CARGO) run -q --release -p rumpgen -- generate include/rump
+
+header-check:
+	$(CARGO) run -q --release -p rumpgen -- check include/rump
+	sh tests/headers/check.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+
+unit-test: build
+	$(CARGO) test --release --workspace
+
+test: lint all header-check unit-test
+
+demo: all
+	sh tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/rump $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIBDIR)/librump.so $(DESTDIR)$(PREFIX)/lib/librump.so
+	install -m 0644 include/rump/*.h $(DESTDIR)$(PREFIX)/include/rump/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' librump/rump.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/rump.pc
+
+clean:
+	$(CARGO) clean
+	$(MAKE) -C examples-c clean

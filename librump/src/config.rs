@@ -1,0 +1,276 @@
+//! `RUMP_NET`: one variable describes a kernel's network (DESIGN.md fixes the grammar).
+//!
+//! Statements are separated by `;` or newlines:
+//! `sockin` | `shmif BUSFILE ADDR/LEN [OPTIONS]` | `virtif TAP ADDR/LEN [OPTIONS]` |
+//! `route DEST/LEN GW` | `route default GW` | `forward` | `pcap IFNAME FILE`, where
+//! OPTIONS are word/value pairs: `mtu N`, `loss P`, `dup P`, `reorder P`, `corrupt P`,
+//! `delay MS`, `seed N`. A statement that does not parse is an error naming it.
+
+use std::net::Ipv4Addr;
+
+use crate::kern::errno::{Errno, KResult};
+use crate::kern::Kernel;
+
+/// Per-interface options.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IfOptions {
+    /// MTU.
+    pub mtu: Option<u32>,
+    /// Probability of dropping a received frame.
+    pub loss: f64,
+    /// Probability of duplicating one.
+    pub dup: f64,
+    /// Probability of reordering one.
+    pub reorder: f64,
+    /// Probability of corrupting one.
+    pub corrupt: f64,
+    /// Delay in milliseconds.
+    pub delay_ms: u64,
+    /// Seed of the impairment's random numbers.
+    pub seed: u64,
+}
+
+/// One statement of `RUMP_NET`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetStmt {
+    /// Boot with the sockin domain.
+    Sockin,
+    /// An interface on a shmif bus.
+    Shmif {
+        /// The bus file.
+        bus: String,
+        /// Address.
+        addr: Ipv4Addr,
+        /// Prefix length.
+        prefixlen: u8,
+        /// Options.
+        opts: IfOptions,
+    },
+    /// An interface on a host tap.
+    Virtif {
+        /// The tap's name.
+        tap: String,
+        /// Address.
+        addr: Ipv4Addr,
+        /// Prefix length.
+        prefixlen: u8,
+        /// Options.
+        opts: IfOptions,
+    },
+    /// A route; `None` destination is the default route.
+    Route {
+        /// Destination network and prefix length.
+        dest: Option<(Ipv4Addr, u8)>,
+        /// Gateway.
+        gateway: Ipv4Addr,
+    },
+    /// `net.inet.ip.forwarding=1`.
+    Forward,
+    /// Capture an interface to a pcap file.
+    Pcap {
+        /// Interface name.
+        ifname: String,
+        /// Output file.
+        file: String,
+    },
+}
+
+/// A parsed `RUMP_NET`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NetConfig {
+    /// The statements, in order.
+    pub stmts: Vec<NetStmt>,
+}
+
+fn parse_prefix(s: &str) -> Option<(Ipv4Addr, u8)> {
+    let (a, l) = s.split_once('/')?;
+    let addr: Ipv4Addr = a.parse().ok()?;
+    let len: u8 = l.parse().ok()?;
+    (len <= 32).then_some((addr, len))
+}
+
+fn parse_prob(v: &str) -> Option<f64> {
+    let p: f64 = v.parse().ok()?;
+    (0.0..=1.0).contains(&p).then_some(p)
+}
+
+fn parse_opts(words: &[&str]) -> Result<IfOptions, String> {
+    if !words.len().is_multiple_of(2) {
+        return Err(format!("option '{}' has no value", words[words.len() - 1]));
+    }
+    let mut o = IfOptions::default();
+    for kv in words.chunks(2) {
+        let (k, v) = (kv[0], kv[1]);
+        let bad = || format!("bad value '{v}' for option '{k}'");
+        match k {
+            "mtu" => {
+                o.mtu = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|m| (68..=65535).contains(m))
+                        .ok_or_else(bad)?,
+                )
+            }
+            "loss" => o.loss = parse_prob(v).ok_or_else(bad)?,
+            "dup" => o.dup = parse_prob(v).ok_or_else(bad)?,
+            "reorder" => o.reorder = parse_prob(v).ok_or_else(bad)?,
+            "corrupt" => o.corrupt = parse_prob(v).ok_or_else(bad)?,
+            "delay" => o.delay_ms = v.parse().map_err(|_| bad())?,
+            "seed" => o.seed = v.parse().map_err(|_| bad())?,
+            _ => return Err(format!("unknown option '{k}'")),
+        }
+    }
+    Ok(o)
+}
+
+fn parse_stmt(words: &[&str]) -> Result<NetStmt, String> {
+    match words {
+        ["sockin"] => Ok(NetStmt::Sockin),
+        ["shmif" | "virtif", path, prefix, rest @ ..] => {
+            let (addr, prefixlen) = parse_prefix(prefix)
+                .ok_or_else(|| format!("bad address '{prefix}' (want A.B.C.D/LEN)"))?;
+            let opts = parse_opts(rest)?;
+            if words[0] == "shmif" {
+                Ok(NetStmt::Shmif {
+                    bus: path.to_string(),
+                    addr,
+                    prefixlen,
+                    opts,
+                })
+            } else {
+                Ok(NetStmt::Virtif {
+                    tap: path.to_string(),
+                    addr,
+                    prefixlen,
+                    opts,
+                })
+            }
+        }
+        ["route", "default", gw] => Ok(NetStmt::Route {
+            dest: None,
+            gateway: gw.parse().map_err(|_| format!("bad gateway '{gw}'"))?,
+        }),
+        ["route", dest, gw] => Ok(NetStmt::Route {
+            dest: Some(parse_prefix(dest).ok_or_else(|| format!("bad destination '{dest}'"))?),
+            gateway: gw.parse().map_err(|_| format!("bad gateway '{gw}'"))?,
+        }),
+        ["forward"] => Ok(NetStmt::Forward),
+        ["pcap", ifname, file] => Ok(NetStmt::Pcap {
+            ifname: ifname.to_string(),
+            file: file.to_string(),
+        }),
+        [w, ..] => Err(format!("unknown statement or wrong arguments for '{w}'")),
+        [] => Err("empty statement".into()),
+    }
+}
+
+impl NetConfig {
+    /// Parse a `RUMP_NET` value.
+    ///
+    /// # Errors
+    /// A message naming the statement that does not parse.
+    pub fn parse(s: &str) -> Result<NetConfig, String> {
+        let mut stmts = Vec::new();
+        for raw in s.split([';', '\n']) {
+            let words: Vec<&str> = raw.split_whitespace().collect();
+            if words.is_empty() {
+                continue;
+            }
+            let st = parse_stmt(&words).map_err(|m| format!("RUMP_NET: '{}': {m}", raw.trim()))?;
+            stmts.push(st);
+        }
+        if stmts.contains(&NetStmt::Sockin) && stmts.len() > 1 {
+            return Err(
+                "RUMP_NET: 'sockin' stands alone: it replaces the kernel's own inet stack".into(),
+            );
+        }
+        Ok(NetConfig { stmts })
+    }
+
+    /// Whether the kernel boots with sockin.
+    pub fn sockin(&self) -> bool {
+        self.stmts.contains(&NetStmt::Sockin)
+    }
+}
+
+/// Configure a freshly booted kernel's network.
+///
+/// # Errors
+/// `ENODEV` for statements this build cannot carry out yet (the kernel's own inet stack
+/// and its drivers are later work; see the README), host errors from sockin.
+pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
+    for st in &net.stmts {
+        match st {
+            NetStmt::Sockin => crate::sockin::sockin_attach(k)?,
+            other => {
+                let msg = format!(
+                    "RUMP_NET: {other:?}: this kernel has no inet stack of its own yet; only 'sockin' is available"
+                );
+                tracing::error!("{msg}");
+                eprintln!("{msg}");
+                return Err(Errno::ENODEV);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_design_example() {
+        let c = NetConfig::parse("shmif /tmp/net/a 10.0.1.2/24; route default 10.0.1.1").unwrap();
+        assert_eq!(c.stmts.len(), 2);
+        assert!(
+            matches!(&c.stmts[0], NetStmt::Shmif { bus, prefixlen: 24, .. } if bus == "/tmp/net/a")
+        );
+        assert_eq!(
+            c.stmts[1],
+            NetStmt::Route {
+                dest: None,
+                gateway: Ipv4Addr::new(10, 0, 1, 1)
+            }
+        );
+    }
+
+    #[test]
+    fn parses_every_statement_and_option() {
+        let c = NetConfig::parse(
+            "virtif tap0 10.0.0.2/24 mtu 9000 loss 0.1 dup 0.01 reorder 0.05 corrupt 0.001 delay 5 seed 7\nroute 10.1.0.0/16 10.0.0.1\nforward\npcap virt0 /tmp/x.pcap;;",
+        )
+        .unwrap();
+        assert_eq!(c.stmts.len(), 4);
+        match &c.stmts[0] {
+            NetStmt::Virtif { opts, .. } => {
+                assert_eq!(opts.mtu, Some(9000));
+                assert_eq!(opts.seed, 7);
+                assert_eq!(opts.delay_ms, 5);
+            }
+            s => panic!("{s:?}"),
+        }
+        assert!(NetConfig::parse("").unwrap().stmts.is_empty());
+        assert!(NetConfig::parse("sockin").unwrap().sockin());
+    }
+
+    #[test]
+    fn bad_statements_are_named() {
+        for bad in [
+            "sockin extra",
+            "shmif /bus 10.0.0.1",
+            "shmif /bus 10.0.0.1/33",
+            "virtif tap0 10.0.0.1/24 loss 2",
+            "virtif tap0 10.0.0.1/24 mtu",
+            "virtif tap0 10.0.0.1/24 colour red",
+            "route default nowhere",
+            "frobnicate",
+            "sockin; forward",
+        ] {
+            let e = NetConfig::parse(bad).unwrap_err();
+            assert!(e.starts_with("RUMP_NET"), "{bad}: {e}");
+        }
+        let e = NetConfig::parse("forward; frobnicate 1").unwrap_err();
+        assert!(e.contains("frobnicate 1"), "{e}");
+    }
+}

@@ -1,0 +1,273 @@
+//! The `Kernel` value: all state of one virtual kernel (rump_init's result).
+//!
+//! Nothing here is global: a process may boot several kernels, each with its own
+//! sockets, descriptors, timers and threads (paper section 4.3). The C API uses one
+//! default kernel (abi/rump.rs).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use super::callout::CalloutWheel;
+use super::descrip::{Filedesc, DEFAULT_MAXFILES};
+use super::errno::{Errno, KResult};
+use super::kern_clock::{duration_to_ticks, ticks_to_duration, CalloutFn, SoftintFn};
+use super::kern_synch::{Chan, SleepTab};
+use super::mbuf::MbufPool;
+use super::slab::Slab;
+use super::uipc_domain::Domain;
+use super::uipc_socket::Socket;
+use crate::config::NetConfig;
+use crate::rumpuser::{thread_create, HostHypervisor, Hypervisor};
+
+/// The kernel lock, held.
+pub type KGuard<'a> = MutexGuard<'a, KernelState>;
+
+/// Default number of mbuf clusters a kernel may have out at once (kern.mbuf.nmbclusters).
+pub const DEFAULT_NMBCLUSTERS: usize = 256 * 1024;
+
+/// How to boot a kernel.
+pub struct BootOptions {
+    /// The host services (a [`crate::rumpuser::TestHypervisor`] in tests).
+    pub hypervisor: Arc<dyn Hypervisor>,
+    /// The network (parsed `RUMP_NET`).
+    pub net: NetConfig,
+    /// Descriptor limit.
+    pub maxfiles: usize,
+    /// Mbuf cluster limit.
+    pub nmbclusters: usize,
+}
+
+impl Default for BootOptions {
+    fn default() -> Self {
+        BootOptions {
+            hypervisor: Arc::new(HostHypervisor::default()),
+            net: NetConfig::default(),
+            maxfiles: DEFAULT_MAXFILES,
+            nmbclusters: DEFAULT_NMBCLUSTERS,
+        }
+    }
+}
+
+/// Everything the kernel lock protects.
+pub struct KernelState {
+    /// All sockets.
+    pub sockets: Slab<Socket>,
+    /// The descriptor table of the (single) virtual process.
+    pub fd: Filedesc,
+    /// Registered domains.
+    pub domains: Vec<Arc<Domain>>,
+    /// Pending callouts.
+    pub callouts: CalloutWheel<CalloutFn>,
+    pub(crate) callout_scratch: Vec<(super::callout::CalloutId, CalloutFn)>,
+    /// Soft interrupt handlers and their pending bits.
+    pub(crate) softints: Vec<(SoftintFn, bool)>,
+    pub(crate) softint_pending: usize,
+    /// The mbuf pool.
+    pub pool: MbufPool,
+    /// Threads sleeping in poll/select.
+    pub selwaiters: usize,
+    /// Host services.
+    pub host: Arc<dyn Hypervisor>,
+    sleeptab: Arc<SleepTab>,
+}
+
+impl KernelState {
+    /// Wake the sleepers of a channel.
+    pub fn wakeup(&self, chan: Chan) {
+        self.sleeptab.wakeup(chan);
+    }
+
+    /// Current clock tick.
+    pub fn ticks(&self) -> u64 {
+        duration_to_ticks(self.host.clock_monotonic())
+    }
+}
+
+pub(crate) struct KernelInner {
+    pub(crate) lock: Mutex<KernelState>,
+    pub(crate) sleeptab: Arc<SleepTab>,
+    pub(crate) host: Arc<dyn Hypervisor>,
+    pub(crate) halted: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Called once at halt to stop domain workers (sockin's host poller).
+    halt_hooks: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+}
+
+/// One virtual kernel. Dropping it halts its threads.
+pub struct Kernel {
+    pub(crate) inner: Arc<KernelInner>,
+}
+
+impl Kernel {
+    /// Boot a kernel (rump_init).
+    ///
+    /// # Errors
+    /// When the network configuration cannot be set up (a host error, an unsupported
+    /// statement).
+    pub fn boot(opts: BootOptions) -> KResult<Kernel> {
+        let sleeptab = Arc::new(SleepTab::default());
+        let host = opts.hypervisor.clone();
+        let state = KernelState {
+            sockets: Slab::new(),
+            fd: Filedesc::new(opts.maxfiles),
+            domains: Vec::new(),
+            callouts: CalloutWheel::new(duration_to_ticks(host.clock_monotonic())),
+            callout_scratch: Vec::new(),
+            softints: Vec::new(),
+            softint_pending: 0,
+            pool: MbufPool::new(opts.nmbclusters),
+            selwaiters: 0,
+            host: host.clone(),
+            sleeptab: sleeptab.clone(),
+        };
+        let k = Kernel {
+            inner: Arc::new(KernelInner {
+                lock: Mutex::new(state),
+                sleeptab,
+                host: host.clone(),
+                halted: AtomicBool::new(false),
+                threads: Mutex::new(Vec::new()),
+                halt_hooks: Mutex::new(Vec::new()),
+            }),
+        };
+        if !host.manual_clock() {
+            k.start_thread("rump-clock", clock_thread);
+            k.start_thread("rump-softint", softint_thread);
+        }
+        crate::config::netconfig_apply(&k, &opts.net)?;
+        tracing::debug!(net = ?opts.net, "kernel booted");
+        Ok(k)
+    }
+
+    /// Boot with the defaults and `RUMP_NET` from the environment.
+    ///
+    /// # Errors
+    /// `EINVAL` when `RUMP_NET` does not parse (the message is logged and printed),
+    /// or what [`Kernel::boot`] returns.
+    pub fn boot_from_env() -> Result<Kernel, (Errno, String)> {
+        let net = match std::env::var("RUMP_NET") {
+            Ok(s) => NetConfig::parse(&s).map_err(|m| (Errno::EINVAL, m))?,
+            Err(_) => NetConfig::default(),
+        };
+        Kernel::boot(BootOptions {
+            net,
+            ..BootOptions::default()
+        })
+        .map_err(|e| (e, format!("rump_init: {e}")))
+    }
+
+    fn start_thread(&self, name: &str, f: fn(&KernelInner)) {
+        let inner = self.inner.clone();
+        let h = thread_create(name, move || f(&inner));
+        self.inner.threads.lock().push(h);
+    }
+
+    /// Start a kernel thread that runs until halt (kthread_create).
+    pub(crate) fn kthread_create<F>(&self, name: &str, f: F)
+    where
+        F: FnOnce(Arc<KernelInner>) + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let h = thread_create(name, move || f(inner));
+        self.inner.threads.lock().push(h);
+    }
+
+    /// Run `f` at halt, before threads are joined.
+    pub(crate) fn on_halt(&self, f: Box<dyn FnOnce() + Send>) {
+        self.inner.halt_hooks.lock().push(f);
+    }
+
+    /// Take the kernel lock.
+    pub fn lock(&self) -> KGuard<'_> {
+        self.inner.lock.lock()
+    }
+
+    /// Sleep on a channel, releasing the lock (tsleep).
+    ///
+    /// # Errors
+    /// `EWOULDBLOCK` on timeout.
+    pub fn tsleep(&self, g: &mut KGuard<'_>, chan: Chan, deadline: Option<Instant>) -> KResult<()> {
+        self.inner.sleeptab.tsleep(g, chan, deadline)
+    }
+
+    /// The host services this kernel runs on.
+    pub fn hypervisor(&self) -> &Arc<dyn Hypervisor> {
+        &self.inner.host
+    }
+
+    /// Run expired callouts and pending soft interrupts now; with a hand-driven clock
+    /// this is how a test makes time pass (after moving its clock).
+    pub fn clock_run(&self) {
+        let mut g = self.lock();
+        let now = g.ticks();
+        g.hardclock(now);
+        g.softint_run();
+    }
+
+    /// Stop the kernel's threads (rump_sys_reboot). Sockets stay as they are.
+    pub fn halt(&self) {
+        if self.inner.halted.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let hooks: Vec<_> = std::mem::take(&mut *self.inner.halt_hooks.lock());
+        for h in hooks {
+            h();
+        }
+        {
+            let g = self.lock();
+            g.wakeup(Chan::Clock);
+            g.wakeup(Chan::Softint);
+        }
+        let threads: Vec<_> = std::mem::take(&mut *self.inner.threads.lock());
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        self.halt();
+        // Close every descriptor so protocols release host resources.
+        let fds = self.lock().fd.open_fds();
+        for fd in fds {
+            let _ = self.close(fd);
+        }
+    }
+}
+
+impl KernelInner {
+    pub(crate) fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
+    }
+}
+
+/// The clock thread: sleep until the next callout is due, then run expired callouts
+/// (hardclock). No periodic work when nothing is scheduled.
+fn clock_thread(k: &KernelInner) {
+    let mut g = k.lock.lock();
+    while !k.is_halted() {
+        let now = g.ticks();
+        g.hardclock(now);
+        let next = g.callouts.next_deadline();
+        let deadline = next.map(|t| {
+            let wait = ticks_to_duration(t.saturating_sub(g.ticks()));
+            Instant::now() + wait.max(Duration::from_micros(100))
+        });
+        let _ = k.sleeptab.tsleep(&mut g, Chan::Clock, deadline);
+    }
+}
+
+/// The soft interrupt thread: run pending soft interrupts.
+fn softint_thread(k: &KernelInner) {
+    let mut g = k.lock.lock();
+    while !k.is_halted() {
+        if g.softint_run() == 0 {
+            let _ = k.sleeptab.tsleep(&mut g, Chan::Softint, None);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The C programs, built by `make` against include/ and librump.so, run for real:
+//! the echo client and server against host peers on loopback, the macro-wrapped ttcp
+//! between two processes, and the errno conformance test.
+//!
+//! `make test` builds them first; run alone, `make examples` must have run.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn top() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn prog(rel: &str) -> PathBuf {
+    let p = top().join(rel);
+    assert!(
+        p.exists(),
+        "{} is missing: run `make examples` (make test does)",
+        p.display()
+    );
+    p
+}
+
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kill a child on drop, by PID.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{cmd:?} timed out; stdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn host_tcp_echo(v6: bool) -> u16 {
+    let l = TcpListener::bind(if v6 { "[::1]:0" } else { "127.0.0.1:0" }).unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let mut buf = vec![0u8; 65536];
+            while let Ok(n) = c.read(&mut buf) {
+                if n == 0 || c.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    port
+}
+
+fn host_udp_echo(v6: bool) -> u16 {
+    let s = UdpSocket::bind(if v6 { "[::1]:0" } else { "127.0.0.1:0" }).unwrap();
+    let port = s.local_addr().unwrap().port();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, from)) = s.recv_from(&mut buf) {
+            let _ = s.send_to(&buf[..n], from);
+        }
+    });
+    port
+}
+
+fn echo_client(args: &[&str]) -> Output {
+    let mut c = Command::new(prog("examples-c/build/echo_client"));
+    c.env("RUMP_NET", "sockin").args(args);
+    run_with_timeout(c, Duration::from_secs(60))
+}
+
+fn assert_ok(out: &Output, want: &str) {
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && so.contains(want),
+        "status {:?}\nstdout:\n{so}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn c_echo_client_tcp_1mib_v4_v6_through_sockin() {
+    let p = host_tcp_echo(false).to_string();
+    assert_ok(
+        &echo_client(&["-b", "1048576", "127.0.0.1", &p]),
+        "ok 1048576",
+    );
+    let p = host_tcp_echo(true).to_string();
+    assert_ok(
+        &echo_client(&["-6", "-b", "1048576", "::1", &p]),
+        "ok 1048576",
+    );
+}
+
+#[test]
+fn c_echo_client_udp_v4_v6_through_sockin() {
+    let p = host_udp_echo(false).to_string();
+    assert_ok(
+        &echo_client(&["-u", "-b", "1048576", "127.0.0.1", &p]),
+        "ok 1048576",
+    );
+    let p = host_udp_echo(true).to_string();
+    assert_ok(
+        &echo_client(&["-u", "-6", "-b", "65536", "::1", &p]),
+        "ok 65536",
+    );
+}
+
+#[test]
+fn c_echo_client_gets_econnrefused_from_a_closed_port() {
+    let p = closed_port().to_string();
+    let out = echo_client(&["127.0.0.1", &p]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connect: ECONNREFUSED (61)")
+            || String::from_utf8_lossy(&out.stdout).contains("connect: ECONNREFUSED (61)"),
+        "{out:?}"
+    );
+    let out = echo_client(&["-6", "::1", &p]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+fn start_echo_server(args: &[&str]) -> (Daemon, u16) {
+    let mut c = Command::new(prog("examples-c/build/echo_server"));
+    c.env("RUMP_NET", "sockin")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    (Daemon(child), port)
+}
+
+#[test]
+fn c_echo_server_serves_host_clients_tcp_and_udp() {
+    let (_d, port) = start_echo_server(&["0"]);
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let data: Vec<u8> = (0..(1 << 20)).map(|i: usize| (i * 7 + 3) as u8).collect();
+    let writer = {
+        let mut w = c.try_clone().unwrap();
+        let d = data.clone();
+        std::thread::spawn(move || {
+            w.write_all(&d).unwrap();
+            w.shutdown(std::net::Shutdown::Write).unwrap();
+        })
+    };
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    writer.join().unwrap();
+    assert!(back == data, "echo differs ({} bytes back)", back.len());
+
+    let (_u, uport) = start_echo_server(&["-u", "0"]);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for i in 0..100u32 {
+        let msg = format!("datagram {i}");
+        s.send_to(msg.as_bytes(), ("127.0.0.1", uport)).unwrap();
+        let mut b = [0u8; 64];
+        let (n, _) = s.recv_from(&mut b).unwrap();
+        assert_eq!(&b[..n], msg.as_bytes());
+    }
+}
+
+/// The paper's measurement: ttcp, macro-wrapped (Figure 4), 1 GiB between two
+/// processes, each with its own virtual kernel, over sockin.
+#[test]
+fn macro_wrapped_ttcp_moves_1gib_between_two_processes() {
+    let port = closed_port().to_string();
+    let mut r = Command::new(prog("examples-c/build/ttcp-rump"));
+    r.env("RUMP_NET", "sockin")
+        .args(["-r", "-s", "-c", "-p", &port])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut rchild = r.spawn().unwrap();
+    let rerr = rchild.stderr.take().unwrap();
+    let mut rd = BufReader::new(rerr);
+    let mut line = String::new();
+    rd.read_line(&mut line).unwrap();
+    assert!(line.contains("ttcp-r"), "{line}");
+    let receiver = Daemon(rchild);
+    let mut t = Command::new(prog("examples-c/build/ttcp-rump"));
+    t.env("RUMP_NET", "sockin").args([
+        "-t",
+        "-s",
+        "-n",
+        "131072",
+        "-l",
+        "8192",
+        "-p",
+        &port,
+        "127.0.0.1",
+    ]);
+    // The receiver prints its header before listen(2): retry a refused connect briefly.
+    let mut out = run_with_timeout(t, Duration::from_secs(120));
+    for _ in 0..20 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let mut t = Command::new(prog("examples-c/build/ttcp-rump"));
+        t.env("RUMP_NET", "sockin").args([
+            "-t",
+            "-s",
+            "-n",
+            "131072",
+            "-l",
+            "8192",
+            "-p",
+            &port,
+            "127.0.0.1",
+        ]);
+        out = run_with_timeout(t, Duration::from_secs(120));
+    }
+    let terr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "transmitter failed:\n{terr}");
+    assert!(terr.contains("ttcp-t: bytes=1073741824"), "{terr}");
+    let mut rest = String::new();
+    rd.read_to_string(&mut rest).unwrap();
+    let mut receiver = receiver;
+    let st = receiver.0.wait().unwrap();
+    assert!(st.success(), "receiver failed:\n{rest}");
+    assert!(rest.contains("ttcp-r: bytes=1073741824"), "{rest}");
+    eprintln!(
+        "{}",
+        terr.lines()
+            .filter(|l| l.contains("MB/sec"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn c_errno_conformance() {
+    let mut c = Command::new(prog("tests/c/build/errno_test"));
+    c.env("RUMP_NET", "sockin").arg(closed_port().to_string());
+    let out = run_with_timeout(c, Duration::from_secs(30));
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{so}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains(" 0 failed"), "{so}");
+}
+
+#[test]
+fn bad_rump_net_stops_rump_init_with_a_message() {
+    let mut c = Command::new(prog("tests/c/build/errno_test"));
+    c.env("RUMP_NET", "sockin; frobnicate 1").arg("1");
+    let out = run_with_timeout(c, Duration::from_secs(30));
+    assert!(!out.status.success());
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        se.contains("RUMP_NET") && se.contains("frobnicate 1"),
+        "{se}"
+    );
+}
