@@ -25,6 +25,8 @@ examples: build
 	mkdir -p tests/c/build
 	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -I include -o tests/c/build/errno_test \
 	    tests/c/errno_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -D_DEFAULT_SOURCE -I include -o tests/c/build/macro_test \
+	    tests/c/macro_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
 
 headers:
 	$(CARGO) run -q --release -p rumpgen -- generate include/rump
@@ -41,6 +43,7 @@ unit-test: build
 	$(CARGO) test --release --workspace
 
 test: lint all header-check unit-test
+	sh tests/install.sh
 
 demo: all
 	sh tests/demo.sh

@@ -18,10 +18,13 @@ run() { # $1 = label, $2 = binary, env RUMP_NET may be set
   "$bin" -t -s -n "$N" -l 8192 -p "$PORT" 127.0.0.1 2>"/tmp/ttcp-t.$$"
   wait "$rpid"
   echo "== $label"; cat "/tmp/ttcp-t.$$" "/tmp/ttcp-r.$$" | grep -E "real seconds"
+  LAST_MBPS=$(sed -n 's/^ttcp-r: bytes=.* MBps=\([0-9.]*\).*/\1/p' "/tmp/ttcp-r.$$")
   rm -f "/tmp/ttcp-t.$$" "/tmp/ttcp-r.$$"
   PORT=$((PORT + 1))
 }
 
 run "host kernel (two plain processes)" "$B/ttcp"
+HOST_MBPS=$LAST_MBPS
 RUMP_NET=sockin; export RUMP_NET
 run "rump sockin (two virtual kernels, macro-wrapped ttcp)" "$B/ttcp-rump"
+echo "== sockin / host throughput: $(awk -v a="$LAST_MBPS" -v b="$HOST_MBPS" 'BEGIN { printf "%.2f", a / b }')x"

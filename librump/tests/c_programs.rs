@@ -298,3 +298,18 @@ fn bad_rump_net_stops_rump_init_with_a_message() {
         "{se}"
     );
 }
+
+/// Figure 4: every call rumpmacro.h wraps, with host structs, constants and errno.
+#[test]
+fn c_figure4_macro_wrapped_calls() {
+    let mut c = Command::new(prog("tests/c/build/macro_test"));
+    c.env("RUMP_NET", "sockin").arg(closed_port().to_string());
+    let out = run_with_timeout(c, Duration::from_secs(30));
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{so}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains(" 0 failed"), "{so}");
+}
