@@ -923,6 +923,164 @@
 
 #define RUMP_ELAST 98
 
+/**
+ * Version of the routing message format (`rtm_version`).
+ */
+#define RUMP_RTM_VERSION 4
+
+/**
+ * Units of `rmx_rtt` and `rmx_rttvar`: microseconds.
+ */
+#define RUMP_RTM_RTTUNIT 1000000
+
+#define RUMP_RTM_ADD 1
+
+#define RUMP_RTM_DELETE 2
+
+#define RUMP_RTM_CHANGE 3
+
+#define RUMP_RTM_GET 4
+
+#define RUMP_RTM_LOSING 5
+
+#define RUMP_RTM_REDIRECT 6
+
+#define RUMP_RTM_MISS 7
+
+#define RUMP_RTM_LOCK 8
+
+#define RUMP_RTM_OLDADD 9
+
+#define RUMP_RTM_OLDDEL 10
+
+#define RUMP_RTM_ONEWADDR 12
+
+#define RUMP_RTM_ODELADDR 13
+
+#define RUMP_RTM_OOIFINFO 14
+
+#define RUMP_RTM_OIFINFO 15
+
+#define RUMP_RTM_IFANNOUNCE 16
+
+#define RUMP_RTM_IEEE80211 17
+
+#define RUMP_RTM_SETGATE 18
+
+#define RUMP_RTM_LLINFO_UPD 19
+
+#define RUMP_RTM_IFINFO 20
+
+#define RUMP_RTM_OCHGADDR 21
+
+#define RUMP_RTM_NEWADDR 22
+
+#define RUMP_RTM_DELADDR 23
+
+#define RUMP_RTM_CHGADDR 24
+
+#define RUMP_RTF_UP 1
+
+#define RUMP_RTF_GATEWAY 2
+
+#define RUMP_RTF_HOST 4
+
+#define RUMP_RTF_REJECT 8
+
+#define RUMP_RTF_DYNAMIC 16
+
+#define RUMP_RTF_MODIFIED 32
+
+#define RUMP_RTF_DONE 64
+
+#define RUMP_RTF_MASK 128
+
+#define RUMP_RTF_CONNECTED 256
+
+#define RUMP_RTF_LLDATA 1024
+
+#define RUMP_RTF_STATIC 2048
+
+#define RUMP_RTF_BLACKHOLE 4096
+
+#define RUMP_RTF_PROTO2 16384
+
+#define RUMP_RTF_PROTO1 32768
+
+#define RUMP_RTF_SRC 65536
+
+#define RUMP_RTF_ANNOUNCE 131072
+
+#define RUMP_RTF_LOCAL 262144
+
+#define RUMP_RTF_BROADCAST 524288
+
+#define RUMP_RTF_UPDATING 1048576
+
+/**
+ * Never stored in a route: tells rtrequest1 to keep the given ifa.
+ */
+#define RUMP_RTF_DONTCHANGEIFA 2097152
+
+#define RUMP_RTV_MTU 1
+
+#define RUMP_RTV_HOPCOUNT 2
+
+#define RUMP_RTV_EXPIRE 4
+
+#define RUMP_RTV_RPIPE 8
+
+#define RUMP_RTV_SPIPE 16
+
+#define RUMP_RTV_SSTHRESH 32
+
+#define RUMP_RTV_RTT 64
+
+#define RUMP_RTV_RTTVAR 128
+
+#define RUMP_RTA_DST 1
+
+#define RUMP_RTA_GATEWAY 2
+
+#define RUMP_RTA_NETMASK 4
+
+#define RUMP_RTA_GENMASK 8
+
+#define RUMP_RTA_IFP 16
+
+#define RUMP_RTA_IFA 32
+
+#define RUMP_RTA_AUTHOR 64
+
+#define RUMP_RTA_BRD 128
+
+#define RUMP_RTA_TAG 256
+
+#define RUMP_RTAX_DST 0
+
+#define RUMP_RTAX_GATEWAY 1
+
+#define RUMP_RTAX_NETMASK 2
+
+#define RUMP_RTAX_GENMASK 3
+
+#define RUMP_RTAX_IFP 4
+
+#define RUMP_RTAX_IFA 5
+
+#define RUMP_RTAX_AUTHOR 6
+
+#define RUMP_RTAX_BRD 7
+
+#define RUMP_RTAX_TAG 8
+
+#define RUMP_RTAX_MAX 9
+
+/**
+ * Routing socket option (level `AF_ROUTE`): which `rtm_type`s to receive.
+ */
+#define RUMP_RO_MSGFILTER 1
+
 typedef unsigned int rump_socklen_t;
 
 typedef uint8_t rump_sa_family_t;
@@ -1225,5 +1383,42 @@ typedef struct rump_if_clonereq {
   int ifcr_count;
   char *ifcr_buffer;
 } rump_if_clonereq;
+
+/**
+ * `struct rt_metrics`: per-route metrics, all 64-bit since NetBSD 8.
+ */
+typedef struct rump_rt_metrics {
+  uint64_t rmx_locks;
+  uint64_t rmx_mtu;
+  uint64_t rmx_hopcount;
+  uint64_t rmx_recvpipe;
+  uint64_t rmx_sendpipe;
+  uint64_t rmx_ssthresh;
+  uint64_t rmx_rtt;
+  uint64_t rmx_rttvar;
+  rump_time_t rmx_expire;
+  rump_time_t rmx_pksent;
+} rump_rt_metrics;
+
+/**
+ * `struct rt_msghdr`: the header of every route message. NetBSD aligns `rtm_msglen`
+ * and `rtm_rmx` to 8 bytes (`__align64`); on LP64 the u64 metrics give the same
+ * layout without an attribute: 4 bytes of padding after `rtm_index` come from the
+ * int that follows, and 4 after `rtm_inits` from the metrics.
+ */
+typedef struct rump_rt_msghdr {
+  uint16_t rtm_msglen;
+  uint8_t rtm_version;
+  uint8_t rtm_type;
+  uint16_t rtm_index;
+  int rtm_flags;
+  int rtm_addrs;
+  int rtm_pid;
+  int rtm_seq;
+  int rtm_errno;
+  int rtm_use;
+  int rtm_inits;
+  struct rump_rt_metrics rtm_rmx;
+} rump_rt_msghdr;
 
 #endif  /* RUMP_RUMPDEFS_H */

@@ -193,23 +193,36 @@ impl NetConfig {
     }
 }
 
-/// Configure a freshly booted kernel's network.
+/// Configure a freshly booted kernel's network: sockin, or the kernel's own inet stack
+/// (always with `lo0`) and the statements in order.
 ///
 /// # Errors
-/// `ENODEV` for statements this build cannot carry out yet (the kernel's own inet stack
-/// and its drivers are later work; see the README), host errors from sockin.
+/// `ENODEV` for interface statements whose driver this build lacks (shmif and virtif
+/// are later work), `ENXIO` for a pcap statement naming no interface, route errors,
+/// host errors.
 pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
+    if net.sockin() {
+        return crate::sockin::sockin_attach(k);
+    }
+    crate::netinet::in_proto::inet_attach(k)?;
     for st in &net.stmts {
-        match st {
-            NetStmt::Sockin => crate::sockin::sockin_attach(k)?,
-            other => {
-                let msg = format!(
-                    "RUMP_NET: {other:?}: this kernel has no inet stack of its own yet; only 'sockin' is available"
-                );
-                tracing::error!("{msg}");
-                eprintln!("{msg}");
-                return Err(Errno::ENODEV);
+        let r = match st {
+            NetStmt::Sockin => Ok(()),
+            NetStmt::Route { dest, gateway } => {
+                let (d, len) = dest.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+                k.lock().rt_add_gateway(d, len, *gateway)
             }
+            NetStmt::Forward => k.lock().sysctl_set_int("net.inet.ip.forwarding", 1),
+            NetStmt::Pcap { ifname, file } => {
+                k.lock().if_pcap_open(ifname, std::path::Path::new(file))
+            }
+            NetStmt::Shmif { .. } | NetStmt::Virtif { .. } => Err(Errno::ENODEV),
+        };
+        if let Err(e) = r {
+            let msg = format!("RUMP_NET: {st:?}: {e} ({})", e.name());
+            tracing::error!("{msg}");
+            eprintln!("{msg}");
+            return Err(e);
         }
     }
     Ok(())

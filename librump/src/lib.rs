@@ -24,9 +24,13 @@
 
 pub mod abi;
 pub mod config;
+pub mod drivers;
 pub mod kern;
+pub mod net;
+pub mod netinet;
 pub mod rumpuser;
 pub mod sockin;
+pub mod wire;
 
 pub use kern::errno::Errno;
 pub use kern::Kernel;

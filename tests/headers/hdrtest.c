@@ -167,6 +167,26 @@ AT(rump_ifaliasreq, ifra_name, 0);
 AT(rump_ifaliasreq, ifra_addr, 16);
 AT(rump_ifaliasreq, ifra_dstaddr, 32);
 AT(rump_ifaliasreq, ifra_broadaddr, 32);
+
+/* net/route.h: routing socket messages */
+LAYOUT(rump_rt_metrics, 80, 8);
+AT(rump_rt_metrics, rmx_locks, 0);
+AT(rump_rt_metrics, rmx_mtu, 8);
+AT(rump_rt_metrics, rmx_expire, 64);
+AT(rump_rt_metrics, rmx_pksent, 72);
+LAYOUT(rump_rt_msghdr, 120, 8);
+AT(rump_rt_msghdr, rtm_msglen, 0);
+AT(rump_rt_msghdr, rtm_version, 2);
+AT(rump_rt_msghdr, rtm_type, 3);
+AT(rump_rt_msghdr, rtm_index, 4);
+AT(rump_rt_msghdr, rtm_flags, 8);
+AT(rump_rt_msghdr, rtm_addrs, 12);
+AT(rump_rt_msghdr, rtm_pid, 16);
+AT(rump_rt_msghdr, rtm_seq, 20);
+AT(rump_rt_msghdr, rtm_errno, 24);
+AT(rump_rt_msghdr, rtm_use, 28);
+AT(rump_rt_msghdr, rtm_inits, 32);
+AT(rump_rt_msghdr, rtm_rmx, 40);
 AT(rump_ifaliasreq, ifra_mask, 48);
 
 LAYOUT(rump_in_aliasreq, 64, 4);

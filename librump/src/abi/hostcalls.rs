@@ -16,15 +16,14 @@ use super::hostabi as h;
 use super::netbsd as nb;
 use super::syscalls::{do_poll, do_select, do_send};
 use crate::kern::errno::{Errno, KResult};
-use crate::kern::sockaddr::SockAddr;
 use crate::kern::sys_generic::PollFd;
 
 const H: ErrnoAbi = ErrnoAbi::Host;
 
-unsafe fn host_iov<'a>(iov: *const libc::iovec, cnt: c_int) -> KResult<Vec<&'a mut [u8]>> {
+unsafe fn host_iov(iov: *const libc::iovec, cnt: c_int) -> KResult<Vec<(*mut u8, usize)>> {
     // Linux's struct iovec has the same layout as NetBSD's.
     // SAFETY: forwarded caller promise; the layouts are identical.
-    unsafe { super::syscalls::iov_in(iov.cast(), cnt) }
+    unsafe { super::syscalls::iov_parts(iov.cast(), cnt) }
 }
 
 /// socket(2), host ABI.
@@ -251,16 +250,11 @@ pub unsafe extern "C" fn rump_host_recvfrom(
         let b = unsafe { user_slice_mut(buf.cast(), len)? };
         let r = k.recvmsg(s, &mut [b], f)?;
         if !from.is_null() {
-            let a = match r.from {
-                Some(a) => a,
-                None => k.getpeername(s).unwrap_or(SockAddr::Unspec),
-            };
-            if a == SockAddr::Unspec {
+            match r.from {
                 // SAFETY: caller promise.
-                unsafe { copyout(fromlen, 0)? };
-            } else {
+                Some(a) => unsafe { copyout_sockaddr(&a, from.cast(), fromlen, SaAbi::Host)? },
                 // SAFETY: caller promise.
-                unsafe { copyout_sockaddr(&a, from.cast(), fromlen, SaAbi::Host)? };
+                None => unsafe { copyout(fromlen, 0)? },
             }
         }
         // Linux's MSG_TRUNC on recv returns the real datagram length; we return what
@@ -306,7 +300,9 @@ pub unsafe extern "C" fn rump_host_sendmsg(
         }
         let cnt = c_int::try_from(m.msg_iovlen).map_err(|_| Errno::EINVAL)?;
         // SAFETY: caller promise: the msghdr's iovecs are valid.
-        let bufs = unsafe { host_iov(m.msg_iov, cnt)? };
+        let parts = unsafe { host_iov(m.msg_iov, cnt)? };
+        // SAFETY: as above.
+        let bufs = unsafe { super::syscalls::iov_ro(&parts)? };
         // SAFETY: caller promise: the msghdr's name is valid.
         unsafe {
             do_send(
@@ -335,8 +331,11 @@ pub unsafe extern "C" fn rump_host_recvmsg(
         let mut m = unsafe { copyin(msg)? };
         let cnt = c_int::try_from(m.msg_iovlen).map_err(|_| Errno::EINVAL)?;
         // SAFETY: caller promise: the msghdr's iovecs are valid.
-        let mut bufs = unsafe { host_iov(m.msg_iov, cnt)? };
-        let r = k.recvmsg(s, &mut bufs, f)?;
+        let parts = unsafe { host_iov(m.msg_iov, cnt)? };
+        // SAFETY: as above.
+        let (_, r) = unsafe {
+            super::syscalls::with_iov_mut(&parts, |bufs| k.recvmsg(s, bufs, f).map(|r| (r.len, r)))?
+        };
         if !m.msg_name.is_null() {
             match r.from {
                 Some(a) => {
@@ -466,14 +465,6 @@ pub unsafe extern "C" fn rump_host_select(
             return Err(Errno::EINVAL);
         }
         let bytes = (nd as usize).div_ceil(64) * 8;
-        let set = |p: *mut libc::fd_set| -> KResult<Option<&mut [u8]>> {
-            if p.is_null() {
-                Ok(None)
-            } else {
-                // SAFETY: caller promise: an fd_set at `p`.
-                Ok(Some(unsafe { user_slice_mut(p.cast(), bytes)? }))
-            }
-        };
         let timeout = if tv.is_null() {
             None
         } else {
@@ -484,14 +475,19 @@ pub unsafe extern "C" fn rump_host_select(
             }
             Some(Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64))
         };
-        do_select(
-            k,
-            nd,
-            [set(inp)?, set(ou)?, set(ex)?],
-            timeout,
-            nb::RUMP_POLLIN | nb::RUMP_POLLRDNORM,
-            nb::RUMP_POLLOUT | nb::RUMP_POLLWRNORM,
-            nb::RUMP_POLLPRI | nb::RUMP_POLLRDBAND,
-        )
+        // SAFETY: caller promise: each non-NULL set is a whole fd_set.
+        unsafe {
+            super::syscalls::select_sets([inp.cast(), ou.cast(), ex.cast()], bytes, |sets| {
+                do_select(
+                    k,
+                    nd,
+                    sets,
+                    timeout,
+                    nb::RUMP_POLLIN | nb::RUMP_POLLRDNORM,
+                    nb::RUMP_POLLOUT | nb::RUMP_POLLWRNORM,
+                    nb::RUMP_POLLPRI | nb::RUMP_POLLRDBAND,
+                )
+            })
+        }
     })
 }

@@ -949,6 +949,146 @@ assert_layout!(rump_in_aliasreq, size 64, align 4,
 assert_layout!(rump_if_clonereq, size 16, align 8,
     ifcr_total @ 0, ifcr_count @ 4, ifcr_buffer @ 8);
 
+// ---- net/route.h (routing sockets) ----
+// Everything a PF_ROUTE socket and route(8) speak: message types, route flags, address
+// bits, metrics and the message header. net/rtsock_msg.rs parses and builds the
+// messages; net/route.rs names the flags for the kernel.
+
+/// Version of the routing message format (`rtm_version`).
+pub const RUMP_RTM_VERSION: c_int = 4;
+/// Units of `rmx_rtt` and `rmx_rttvar`: microseconds.
+pub const RUMP_RTM_RTTUNIT: c_int = 1000000;
+
+// Message types (`rtm_type`). 0xb (RTM_RESOLVE) is retired in NetBSD.
+pub const RUMP_RTM_ADD: c_int = 0x1;
+pub const RUMP_RTM_DELETE: c_int = 0x2;
+pub const RUMP_RTM_CHANGE: c_int = 0x3;
+pub const RUMP_RTM_GET: c_int = 0x4;
+pub const RUMP_RTM_LOSING: c_int = 0x5;
+pub const RUMP_RTM_REDIRECT: c_int = 0x6;
+pub const RUMP_RTM_MISS: c_int = 0x7;
+pub const RUMP_RTM_LOCK: c_int = 0x8;
+pub const RUMP_RTM_OLDADD: c_int = 0x9;
+pub const RUMP_RTM_OLDDEL: c_int = 0xa;
+pub const RUMP_RTM_ONEWADDR: c_int = 0xc;
+pub const RUMP_RTM_ODELADDR: c_int = 0xd;
+pub const RUMP_RTM_OOIFINFO: c_int = 0xe;
+pub const RUMP_RTM_OIFINFO: c_int = 0xf;
+pub const RUMP_RTM_IFANNOUNCE: c_int = 0x10;
+pub const RUMP_RTM_IEEE80211: c_int = 0x11;
+pub const RUMP_RTM_SETGATE: c_int = 0x12;
+pub const RUMP_RTM_LLINFO_UPD: c_int = 0x13;
+pub const RUMP_RTM_IFINFO: c_int = 0x14;
+pub const RUMP_RTM_OCHGADDR: c_int = 0x15;
+pub const RUMP_RTM_NEWADDR: c_int = 0x16;
+pub const RUMP_RTM_DELADDR: c_int = 0x17;
+pub const RUMP_RTM_CHGADDR: c_int = 0x18;
+
+// Route flags (`rtm_flags`, `rt_flags`). 0x100 was RTF_CLONING, 0x400 RTF_LLINFO.
+pub const RUMP_RTF_UP: c_int = 0x1;
+pub const RUMP_RTF_GATEWAY: c_int = 0x2;
+pub const RUMP_RTF_HOST: c_int = 0x4;
+pub const RUMP_RTF_REJECT: c_int = 0x8;
+pub const RUMP_RTF_DYNAMIC: c_int = 0x10;
+pub const RUMP_RTF_MODIFIED: c_int = 0x20;
+pub const RUMP_RTF_DONE: c_int = 0x40;
+pub const RUMP_RTF_MASK: c_int = 0x80;
+pub const RUMP_RTF_CONNECTED: c_int = 0x100;
+pub const RUMP_RTF_LLDATA: c_int = 0x400;
+pub const RUMP_RTF_STATIC: c_int = 0x800;
+pub const RUMP_RTF_BLACKHOLE: c_int = 0x1000;
+pub const RUMP_RTF_PROTO2: c_int = 0x4000;
+pub const RUMP_RTF_PROTO1: c_int = 0x8000;
+pub const RUMP_RTF_SRC: c_int = 0x10000;
+pub const RUMP_RTF_ANNOUNCE: c_int = 0x20000;
+pub const RUMP_RTF_LOCAL: c_int = 0x40000;
+pub const RUMP_RTF_BROADCAST: c_int = 0x80000;
+pub const RUMP_RTF_UPDATING: c_int = 0x100000;
+/// Never stored in a route: tells rtrequest1 to keep the given ifa.
+pub const RUMP_RTF_DONTCHANGEIFA: c_int = 0x200000;
+
+// Metrics being initialised or locked (`rtm_inits`, `rmx_locks`).
+pub const RUMP_RTV_MTU: c_int = 0x1;
+pub const RUMP_RTV_HOPCOUNT: c_int = 0x2;
+pub const RUMP_RTV_EXPIRE: c_int = 0x4;
+pub const RUMP_RTV_RPIPE: c_int = 0x8;
+pub const RUMP_RTV_SPIPE: c_int = 0x10;
+pub const RUMP_RTV_SSTHRESH: c_int = 0x20;
+pub const RUMP_RTV_RTT: c_int = 0x40;
+pub const RUMP_RTV_RTTVAR: c_int = 0x80;
+
+// Sockaddrs present after the header (`rtm_addrs`), in this order.
+pub const RUMP_RTA_DST: c_int = 0x1;
+pub const RUMP_RTA_GATEWAY: c_int = 0x2;
+pub const RUMP_RTA_NETMASK: c_int = 0x4;
+pub const RUMP_RTA_GENMASK: c_int = 0x8;
+pub const RUMP_RTA_IFP: c_int = 0x10;
+pub const RUMP_RTA_IFA: c_int = 0x20;
+pub const RUMP_RTA_AUTHOR: c_int = 0x40;
+pub const RUMP_RTA_BRD: c_int = 0x80;
+pub const RUMP_RTA_TAG: c_int = 0x100;
+
+// Index of each sockaddr (bit number of its RTA_* flag).
+pub const RUMP_RTAX_DST: c_int = 0;
+pub const RUMP_RTAX_GATEWAY: c_int = 1;
+pub const RUMP_RTAX_NETMASK: c_int = 2;
+pub const RUMP_RTAX_GENMASK: c_int = 3;
+pub const RUMP_RTAX_IFP: c_int = 4;
+pub const RUMP_RTAX_IFA: c_int = 5;
+pub const RUMP_RTAX_AUTHOR: c_int = 6;
+pub const RUMP_RTAX_BRD: c_int = 7;
+pub const RUMP_RTAX_TAG: c_int = 8;
+pub const RUMP_RTAX_MAX: c_int = 9;
+
+/// Routing socket option (level `AF_ROUTE`): which `rtm_type`s to receive.
+pub const RUMP_RO_MSGFILTER: c_int = 1;
+
+/// `struct rt_metrics`: per-route metrics, all 64-bit since NetBSD 8.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct rump_rt_metrics {
+    pub rmx_locks: u64,
+    pub rmx_mtu: u64,
+    pub rmx_hopcount: u64,
+    pub rmx_recvpipe: u64,
+    pub rmx_sendpipe: u64,
+    pub rmx_ssthresh: u64,
+    pub rmx_rtt: u64,
+    pub rmx_rttvar: u64,
+    pub rmx_expire: rump_time_t,
+    pub rmx_pksent: rump_time_t,
+}
+
+/// `struct rt_msghdr`: the header of every route message. NetBSD aligns `rtm_msglen`
+/// and `rtm_rmx` to 8 bytes (`__align64`); on LP64 the u64 metrics give the same
+/// layout without an attribute: 4 bytes of padding after `rtm_index` come from the
+/// int that follows, and 4 after `rtm_inits` from the metrics.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct rump_rt_msghdr {
+    pub rtm_msglen: u16,
+    pub rtm_version: u8,
+    pub rtm_type: u8,
+    pub rtm_index: u16,
+    pub rtm_flags: c_int,
+    pub rtm_addrs: c_int,
+    pub rtm_pid: c_int,
+    pub rtm_seq: c_int,
+    pub rtm_errno: c_int,
+    pub rtm_use: c_int,
+    pub rtm_inits: c_int,
+    pub rtm_rmx: rump_rt_metrics,
+}
+
+assert_layout!(rump_rt_metrics, size 80, align 8,
+    rmx_locks @ 0, rmx_mtu @ 8, rmx_hopcount @ 16, rmx_recvpipe @ 24, rmx_sendpipe @ 32,
+    rmx_ssthresh @ 40, rmx_rtt @ 48, rmx_rttvar @ 56, rmx_expire @ 64, rmx_pksent @ 72);
+assert_layout!(rump_rt_msghdr, size 120, align 8,
+    rtm_msglen @ 0, rtm_version @ 2, rtm_type @ 3, rtm_index @ 4, rtm_flags @ 8,
+    rtm_addrs @ 12, rtm_pid @ 16, rtm_seq @ 20, rtm_errno @ 24, rtm_use @ 28,
+    rtm_inits @ 32, rtm_rmx @ 40);
+// ---- end of net/route.h ----
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,11 +21,15 @@ use crate::kern::Kernel;
 /// Most iovec entries a call takes (IOV_MAX).
 pub const IOV_MAX: usize = 1024;
 
-/// Build slices from a user iovec array.
+/// The (address, length) pairs of a user iovec array, checked: a bad pointer is
+/// `EFAULT`, too many entries or a total past `isize::MAX` is `EINVAL`.
 ///
 /// # Safety
-/// `iov` must point at `cnt` iovecs whose buffers are valid, unless NULL.
-pub(crate) unsafe fn iov_in<'a>(iov: *const rump_iovec, cnt: c_int) -> KResult<Vec<&'a mut [u8]>> {
+/// `iov` must point at `cnt` iovecs unless NULL or in the first page.
+pub(crate) unsafe fn iov_parts(
+    iov: *const rump_iovec,
+    cnt: c_int,
+) -> KResult<Vec<(*mut u8, usize)>> {
     if cnt < 0 || cnt as usize > IOV_MAX {
         return Err(Errno::EINVAL);
     }
@@ -38,10 +42,94 @@ pub(crate) unsafe fn iov_in<'a>(iov: *const rump_iovec, cnt: c_int) -> KResult<V
         if total > isize::MAX as usize {
             return Err(Errno::EINVAL);
         }
-        // SAFETY: caller promise: each iovec describes a valid buffer.
-        v.push(unsafe { user_slice_mut(e.iov_base.cast(), e.iov_len)? });
+        if e.iov_len > 0 && (e.iov_base as usize) < 4096 {
+            return Err(Errno::EFAULT);
+        }
+        v.push((e.iov_base.cast::<u8>(), e.iov_len));
     }
     Ok(v)
+}
+
+/// Shared views of the buffers to send (overlap is harmless for reading).
+///
+/// # Safety
+/// Each part must be readable for its length during the call.
+pub(crate) unsafe fn iov_ro<'a>(parts: &[(*mut u8, usize)]) -> KResult<Vec<&'a [u8]>> {
+    // SAFETY: forwarded caller promise, pointers checked by iov_parts.
+    parts
+        .iter()
+        .map(|&(p, n)| unsafe { user_slice(p, n) })
+        .collect()
+}
+
+/// Receive into user buffers: directly when they do not overlap (two `&mut` to the
+/// same bytes would be undefined behaviour), else through a bounce buffer copied out
+/// piece by piece as a kernel's uiomove would.
+///
+/// # Safety
+/// Each part must be writable for its length during the call.
+pub(crate) unsafe fn with_iov_mut<R>(
+    parts: &[(*mut u8, usize)],
+    f: impl FnOnce(&mut [&mut [u8]]) -> KResult<(usize, R)>,
+) -> KResult<(usize, R)> {
+    let mut sorted: Vec<(usize, usize)> = parts
+        .iter()
+        .filter(|p| p.1 > 0)
+        .map(|&(p, n)| (p as usize, n))
+        .collect();
+    sorted.sort_unstable();
+    let disjoint = sorted.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0);
+    if disjoint {
+        // SAFETY: caller promise; the parts do not overlap, so the slices do not alias.
+        let mut bufs: Vec<&mut [u8]> = parts
+            .iter()
+            .map(|&(p, n)| unsafe { user_slice_mut(p, n) })
+            .collect::<KResult<_>>()?;
+        return f(&mut bufs);
+    }
+    let total: usize = parts.iter().map(|p| p.1).sum();
+    let mut tmp = vec![0u8; total.min(64 << 20)];
+    let (n, r) = f(&mut [&mut tmp[..]])?;
+    let mut done = 0;
+    for &(p, len) in parts {
+        if done == n {
+            break;
+        }
+        let k = len.min(n - done);
+        // SAFETY: caller promise: `len` writable bytes at `p`; `ptr::copy` tolerates
+        // the overlap between parts.
+        unsafe { std::ptr::copy(tmp.as_ptr().add(done), p, k) };
+        done += k;
+    }
+    Ok((n, r))
+}
+
+/// Run select over fd sets copied in from user memory (the same set may be passed
+/// twice), and copy the results back.
+///
+/// # Safety
+/// Each non-NULL set must be `bytes` long and writable.
+pub(crate) unsafe fn select_sets(
+    ptrs: [*mut u8; 3],
+    bytes: usize,
+    f: impl FnOnce([Option<&mut [u8]>; 3]) -> KResult<i32>,
+) -> KResult<i32> {
+    let mut owned: [Option<Vec<u8>>; 3] = [None, None, None];
+    for (i, &p) in ptrs.iter().enumerate() {
+        if !p.is_null() {
+            // SAFETY: caller promise.
+            owned[i] = Some(unsafe { user_slice(p, bytes)? }.to_vec());
+        }
+    }
+    let [a, b, c] = &mut owned;
+    let n = f([a.as_deref_mut(), b.as_deref_mut(), c.as_deref_mut()])?;
+    for (i, &p) in ptrs.iter().enumerate() {
+        if let Some(v) = &owned[i] {
+            // SAFETY: caller promise: `bytes` writable bytes at `p`.
+            unsafe { std::ptr::copy(v.as_ptr(), p, v.len()) };
+        }
+    }
+    Ok(n)
 }
 
 /// Shared body of the send calls.
@@ -51,7 +139,7 @@ pub(crate) unsafe fn iov_in<'a>(iov: *const rump_iovec, cnt: c_int) -> KResult<V
 pub(crate) unsafe fn do_send(
     k: &Kernel,
     s: c_int,
-    bufs: &[&mut [u8]],
+    bufs: &[&[u8]],
     to: *const u8,
     tolen: u32,
     flags: c_int,
@@ -64,8 +152,7 @@ pub(crate) unsafe fn do_send(
         // SAFETY: forwarded caller promise.
         Some(unsafe { copyin_sockaddr(to, tolen, abi)? })
     };
-    let iov: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
-    k.sendmsg(s, &iov, to.as_ref(), flags)
+    k.sendmsg(s, bufs, to.as_ref(), flags)
 }
 
 /// Shared body of poll.
@@ -398,7 +485,9 @@ pub unsafe extern "C" fn rump_sys_sendmsg(
             return Err(Errno::EINVAL);
         }
         // SAFETY: caller promise: the msghdr's iovecs are valid.
-        let bufs = unsafe { iov_in(m.msg_iov, m.msg_iovlen)? };
+        let parts = unsafe { iov_parts(m.msg_iov, m.msg_iovlen)? };
+        // SAFETY: as above.
+        let bufs = unsafe { iov_ro(&parts)? };
         // SAFETY: caller promise: the msghdr's name is valid.
         unsafe {
             do_send(
@@ -425,8 +514,10 @@ pub unsafe extern "C" fn rump_sys_recvmsg(
         // SAFETY: caller promise: a msghdr at `msg`.
         let mut m = unsafe { copyin(msg)? };
         // SAFETY: caller promise: the msghdr's iovecs are valid.
-        let mut bufs = unsafe { iov_in(m.msg_iov, m.msg_iovlen)? };
-        let r = k.recvmsg(s, &mut bufs, flags)?;
+        let parts = unsafe { iov_parts(m.msg_iov, m.msg_iovlen)? };
+        // SAFETY: as above.
+        let (_, r) =
+            unsafe { with_iov_mut(&parts, |bufs| k.recvmsg(s, bufs, flags).map(|r| (r.len, r)))? };
         if !m.msg_name.is_null() {
             match r.from {
                 Some(a) => {
@@ -479,8 +570,11 @@ pub unsafe extern "C" fn rump_sys_readv(
 ) -> rump_ssize_t {
     sys("readv", ErrnoAbi::NetBsd, |k| {
         // SAFETY: caller promise: `iovcnt` valid iovecs.
-        let mut bufs = unsafe { iov_in(iov, iovcnt)? };
-        Ok(k.recvmsg(fd, &mut bufs, 0)?.len)
+        let parts = unsafe { iov_parts(iov, iovcnt)? };
+        // SAFETY: as above.
+        let (n, ()) =
+            unsafe { with_iov_mut(&parts, |bufs| Ok((k.recvmsg(fd, bufs, 0)?.len, ())))? };
+        Ok(n)
     })
 }
 
@@ -493,8 +587,9 @@ pub unsafe extern "C" fn rump_sys_writev(
 ) -> rump_ssize_t {
     sys("writev", ErrnoAbi::NetBsd, |k| {
         // SAFETY: caller promise: `iovcnt` valid iovecs.
-        let bufs = unsafe { iov_in(iov, iovcnt)? };
-        let v: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
+        let parts = unsafe { iov_parts(iov, iovcnt)? };
+        // SAFETY: as above.
+        let v = unsafe { iov_ro(&parts)? };
         k.sendmsg(fd, &v, None, 0)
     })
 }
@@ -596,14 +691,6 @@ pub unsafe extern "C" fn rump_sys_select(
         }
         let nd = nd.min(k.lock().fd.maxfiles as c_int);
         let bytes = (nd as usize).div_ceil(32) * 4;
-        let set = |p: *mut rump_fd_set| -> KResult<Option<&mut [u8]>> {
-            if p.is_null() {
-                Ok(None)
-            } else {
-                // SAFETY: caller promise: a set covering `nd` descriptors at `p`.
-                Ok(Some(unsafe { user_slice_mut(p.cast(), bytes)? }))
-            }
-        };
         let timeout = if tv.is_null() {
             None
         } else {
@@ -615,14 +702,19 @@ pub unsafe extern "C" fn rump_sys_select(
             Some(Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64))
         };
         use super::netbsd as nb;
-        do_select(
-            k,
-            nd,
-            [set(inp)?, set(ou)?, set(ex)?],
-            timeout,
-            nb::RUMP_POLLIN | nb::RUMP_POLLRDNORM,
-            nb::RUMP_POLLOUT | nb::RUMP_POLLWRNORM,
-            nb::RUMP_POLLPRI | nb::RUMP_POLLRDBAND,
-        )
+        // SAFETY: caller promise: each non-NULL set covers `nd` descriptors.
+        unsafe {
+            select_sets([inp.cast(), ou.cast(), ex.cast()], bytes, |sets| {
+                do_select(
+                    k,
+                    nd,
+                    sets,
+                    timeout,
+                    nb::RUMP_POLLIN | nb::RUMP_POLLRDNORM,
+                    nb::RUMP_POLLOUT | nb::RUMP_POLLWRNORM,
+                    nb::RUMP_POLLPRI | nb::RUMP_POLLRDBAND,
+                )
+            })
+        }
     })
 }

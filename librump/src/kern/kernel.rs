@@ -21,6 +21,7 @@ use super::slab::Slab;
 use super::uipc_domain::Domain;
 use super::uipc_socket::Socket;
 use crate::config::NetConfig;
+use crate::net::ifnet::{IfInput, InputFrame, NetisrQueue, IFQ_MAXLEN};
 use crate::rumpuser::{thread_create, HostHypervisor, Hypervisor};
 
 /// The kernel lock, held.
@@ -72,6 +73,16 @@ pub struct KernelState {
     pub selwaiters: usize,
     /// Host services.
     pub host: Arc<dyn Hypervisor>,
+    /// Network interfaces, by index - 1 (detached ones leave None).
+    pub ifnet: Vec<Option<crate::net::ifnet::Ifnet>>,
+    /// The input queue drivers deliver into.
+    pub netisr: Arc<NetisrQueue>,
+    /// The kernel's own inet stack (None when booted with sockin).
+    pub inet: Option<Box<crate::netinet::InetState>>,
+    /// The sysctl tree.
+    pub sysctl: crate::kern::kern_sysctl::Sysctl,
+    /// Frames whose link delay has not passed yet, in arrival order.
+    pub(crate) netisr_delayed: std::collections::VecDeque<InputFrame>,
     sleeptab: Arc<SleepTab>,
 }
 
@@ -122,6 +133,11 @@ impl Kernel {
             pool: MbufPool::new(opts.nmbclusters),
             selwaiters: 0,
             host: host.clone(),
+            ifnet: Vec::new(),
+            netisr: NetisrQueue::new(IFQ_MAXLEN * 4),
+            netisr_delayed: std::collections::VecDeque::new(),
+            inet: None,
+            sysctl: crate::kern::kern_sysctl::Sysctl::new(),
             sleeptab: sleeptab.clone(),
         };
         let k = Kernel {
@@ -137,6 +153,7 @@ impl Kernel {
         if !host.manual_clock() {
             k.start_thread("rump-clock", clock_thread);
             k.start_thread("rump-softint", softint_thread);
+            k.start_thread("rump-netisr", netisr_thread);
         }
         crate::config::netconfig_apply(&k, &opts.net)?;
         tracing::debug!(net = ?opts.net, "kernel booted");
@@ -208,11 +225,23 @@ impl Kernel {
         g.softint_run();
     }
 
+    /// Process every received frame that is due (the netisr soft interrupt), in the
+    /// caller's thread; with a hand-driven clock this is how a test lets frames arrive.
+    /// Returns how many frames were processed.
+    pub fn netisr_run(&self) -> usize {
+        let q = self.lock().netisr.clone();
+        let mut batch = std::collections::VecDeque::new();
+        q.take_all(&mut batch);
+        let mut g = self.lock();
+        netisr_process(&mut g, batch)
+    }
+
     /// Stop the kernel's threads (rump_sys_reboot). Sockets stay as they are.
     pub fn halt(&self) {
         if self.inner.halted.swap(true, Ordering::SeqCst) {
             return;
         }
+        self.lock().netisr.halt();
         let hooks: Vec<_> = std::mem::take(&mut *self.inner.halt_hooks.lock());
         for h in hooks {
             h();
@@ -259,6 +288,67 @@ fn clock_thread(k: &KernelInner) {
             Instant::now() + wait.max(Duration::from_micros(100))
         });
         let _ = k.sleeptab.tsleep(&mut g, Chan::Clock, deadline);
+    }
+}
+
+/// Run protocol input for a batch of received frames; frames whose link delay has not
+/// passed wait in `netisr_delayed` and a callout brings them back.
+fn netisr_process(g: &mut KernelState, mut batch: std::collections::VecDeque<InputFrame>) -> usize {
+    let now = g.ticks();
+    // Delayed frames that are due go first: they arrived earlier.
+    let mut n = 0;
+    while g
+        .netisr_delayed
+        .front()
+        .is_some_and(|f| f.not_before <= now)
+    {
+        let f = g.netisr_delayed.pop_front().expect("checked");
+        crate::net::if_ethersubr::if_input(g, f.ifindex, f.m);
+        n += 1;
+    }
+    while let Some(f) = batch.pop_front() {
+        if f.not_before > now {
+            let wait = f.not_before - now;
+            // Keep arrival order among delayed frames with the same delay; a frame
+            // delayed less than one queued before it overtakes it (that is reordering).
+            let pos = g
+                .netisr_delayed
+                .partition_point(|d| d.not_before <= f.not_before);
+            g.netisr_delayed.insert(pos, f);
+            g.callout_schedule(
+                wait,
+                Box::new(|g: &mut KernelState| {
+                    netisr_process(g, std::collections::VecDeque::new());
+                }),
+            );
+            continue;
+        }
+        crate::net::if_ethersubr::if_input(g, f.ifindex, f.m);
+        n += 1;
+    }
+    n
+}
+
+/// The netisr thread: protocol input for frames the drivers delivered.
+fn netisr_thread(k: &KernelInner) {
+    let q = k.lock.lock().netisr.clone();
+    let mut batch = std::collections::VecDeque::new();
+    while q.wait(&mut batch) {
+        if k.is_halted() {
+            break;
+        }
+        let mut g = k.lock.lock();
+        netisr_process(&mut g, std::mem::take(&mut batch));
+    }
+}
+
+impl KernelState {
+    /// The handle a driver of interface `ifindex` delivers frames through.
+    pub fn if_input(&self, ifindex: usize) -> IfInput {
+        IfInput {
+            q: self.netisr.clone(),
+            ifindex,
+        }
     }
 }
 

@@ -44,6 +44,10 @@ use crate::kern::errno::Errno;
 /// Cluster size: the storage behind every mbuf (NetBSD: MCLBYTES).
 pub const MCLBYTES: usize = 2048;
 
+/// Most free clusters a pool keeps for reuse (16 MiB); beyond that they go back to the
+/// host allocator, so a burst does not pin its peak memory for good.
+pub const MAX_CACHED: usize = 8192;
+
 /// Default headroom reserved for protocol headers (NetBSD: max_hdr).
 pub const MAX_HDR: usize = 128;
 
@@ -163,7 +167,7 @@ impl MbufPool {
             let mut st = self.inner.state.lock();
             st.outstanding = st.outstanding.saturating_sub(1);
             st.freed += 1;
-            if st.free.len() < self.inner.limit {
+            if st.free.len() < self.inner.limit.min(MAX_CACHED) {
                 st.free.push(cluster);
                 None
             } else {
@@ -429,6 +433,38 @@ impl MbufChain {
             skip = 0;
         }
         done
+    }
+
+    /// Overwrite bytes from offset `off` with `src`, within the chain's length; returns
+    /// the bytes written (NetBSD: m_copyback without growing).
+    pub fn copy_in(&mut self, off: usize, src: &[u8]) -> usize {
+        let mut skip = off;
+        let mut done = 0;
+        for m in self.mbufs.iter_mut() {
+            if done == src.len() {
+                break;
+            }
+            let d = m.data_mut();
+            if skip >= d.len() {
+                skip -= d.len();
+                continue;
+            }
+            let n = (d.len() - skip).min(src.len() - done);
+            d[skip..skip + n].copy_from_slice(&src[done..done + n]);
+            done += n;
+            skip = 0;
+        }
+        done
+    }
+
+    /// The first `n` bytes if the first mbuf holds them contiguously (a cheap m_pullup
+    /// check); None otherwise.
+    pub fn head(&self, n: usize) -> Option<&[u8]> {
+        self.mbufs
+            .front()
+            .map(|m| m.data())
+            .filter(|d| d.len() >= n)
+            .map(|d| &d[..n])
     }
 
     /// Drop `n` bytes (at most all) from the front, freeing emptied mbufs (NetBSD:
@@ -1106,5 +1142,25 @@ mod tests {
         drop(chains);
         drop(loose);
         assert_balanced(&pool);
+    }
+}
+
+#[cfg(test)]
+mod copy_in_tests {
+    use super::*;
+
+    #[test]
+    fn copy_in_spans_mbufs_and_never_grows() {
+        let pool = MbufPool::new(16);
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let mut c = MbufChain::from_slice(&pool, &data, 0).unwrap();
+        assert_eq!(c.copy_in(2040, &[9; 20]), 20);
+        let v = c.to_vec();
+        assert!(v[2040..2060].iter().all(|&b| b == 9));
+        assert_eq!(v[2039], data[2039]);
+        assert_eq!(c.copy_in(4995, &[1; 10]), 5);
+        assert_eq!(c.len(), 5000);
+        assert_eq!(c.head(10), Some(&data[..10]));
+        assert_eq!(c.head(5000), None);
     }
 }

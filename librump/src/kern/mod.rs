@@ -12,6 +12,7 @@ pub mod descrip;
 pub mod errno;
 pub mod kern_clock;
 pub mod kern_synch;
+pub mod kern_sysctl;
 pub mod kernel;
 pub mod mbuf;
 pub mod slab;

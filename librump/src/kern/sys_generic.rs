@@ -179,7 +179,8 @@ impl Kernel {
     /// # Errors
     /// `EINVAL` for a set larger than the descriptor limit.
     pub fn poll(&self, fds: &mut [PollFd], timeout: Option<Duration>) -> KResult<usize> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too far away to represent waits forever.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut g = self.lock();
         if fds.len() > g.fd.maxfiles {
             return Err(Errno::EINVAL);

@@ -185,6 +185,13 @@ impl Domain {
                 return Ok(pr.clone());
             }
         }
+        // A raw socket for a protocol without an entry of its own gets the wildcard raw
+        // entry (protocol 0), as pffindproto's "maybe".
+        if let Some(pr) = self.dom_protosw.iter().find(|pr| {
+            pr.pr_type() == ty && pr.pr_protocol() == 0 && ty == crate::abi::netbsd::RUMP_SOCK_RAW
+        }) {
+            return Ok(pr.clone());
+        }
         if type_seen || proto != 0 {
             Err(Errno::EPROTONOSUPPORT)
         } else {

@@ -146,7 +146,7 @@ impl Socket {
     /// Readable for poll/select (soreadable).
     pub fn readable(&self) -> bool {
         self.so_rcv.sb_cc >= self.so_rcv.sb_lowat.max(1)
-            || (self.so_rcv.sb_cc > 0 && self.so_proto.pr_flags() & PR_ATOMIC != 0)
+            || (!self.so_rcv.sb_records.is_empty() && self.so_proto.pr_flags() & PR_ATOMIC != 0)
             || self.so_state & SS_CANTRCVMORE != 0
             || !self.so_q.is_empty()
             || self.so_error.is_some()
@@ -162,9 +162,14 @@ impl Socket {
     }
 }
 
-fn deadline(timeo: Option<std::time::Duration>) -> Option<Instant> {
-    timeo.map(|t| Instant::now() + t)
+/// When a timeout ends; a timeout too far away to represent is no timeout.
+pub(crate) fn deadline(timeo: Option<std::time::Duration>) -> Option<Instant> {
+    timeo.and_then(|t| Instant::now().checked_add(t))
 }
+
+/// Longest socket timeout in seconds: NetBSD refuses what does not fit an int of
+/// ticks (EDOM).
+const MAX_TIMEO_SECS: i64 = (i32::MAX as i64) / (crate::kern::kern_clock::HZ as i64);
 
 /// Read a native int option value.
 ///
@@ -185,7 +190,7 @@ fn timeval_from(data: &[u8]) -> KResult<Option<std::time::Duration>> {
     }
     let sec = i64::from_ne_bytes(data[0..8].try_into().map_err(|_| Errno::EINVAL)?);
     let usec = i32::from_ne_bytes(data[8..12].try_into().map_err(|_| Errno::EINVAL)?);
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
+    if !(0..=MAX_TIMEO_SECS).contains(&sec) || !(0..1_000_000).contains(&usec) {
         return Err(Errno::EDOM);
     }
     if sec == 0 && usec == 0 {
@@ -252,16 +257,13 @@ impl Kernel {
         if s.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING) != 0 {
             return Err(Errno::EINVAL);
         }
-        let backlog = if !(0..=nb::RUMP_SOMAXCONN).contains(&backlog) {
-            nb::RUMP_SOMAXCONN
-        } else {
-            backlog
-        };
+        // NetBSD: a negative backlog is 0, a large one is capped at somaxconn.
+        let backlog = backlog.clamp(0, nb::RUMP_SOMAXCONN);
         let pr = s.so_proto.clone();
         pr.listen(g, so, backlog)?;
         let s = g.so_mut(so);
         s.so_options |= SO_ACCEPTCONN;
-        s.so_qlimit = backlog.max(1) as usize;
+        s.so_qlimit = backlog as usize;
         Ok(())
     }
 
@@ -294,7 +296,8 @@ impl Kernel {
             // A datagram socket may change its association; AF_UNSPEC dissolves it.
             pr.disconnect(g, so)?;
             if matches!(nam, SockAddr::Unspec) {
-                return Ok(());
+                // NetBSD dissolves the association, then refuses the family.
+                return Err(Errno::EAFNOSUPPORT);
             }
         }
         g.so_mut(so).so_error = None;
@@ -353,6 +356,8 @@ impl Kernel {
             let timeo = h.so_rcv.sb_timeo;
             self.tsleep(g, Chan::SoTimeo(head), deadline(timeo))?;
         }
+        // Take the connection only if a descriptor will be there for it.
+        g.fd.reserve_check()?;
         let so = g.so_mut(head).so_q.pop_front().expect("queue checked");
         g.so_mut(so).so_head = None;
         let pr = g.so(so).so_proto.clone();
@@ -395,6 +400,13 @@ impl Kernel {
             let Some(s) = g.sockets.get(so) else {
                 return Err(Errno::EPIPE);
             };
+            if s.so_state & SS_NOFDREF != 0 {
+                return if sent > 0 {
+                    Ok(sent)
+                } else {
+                    Err(Errno::EBADF)
+                };
+            }
             if s.so_state & SS_CANTSENDMORE != 0 {
                 return if sent > 0 {
                     Ok(sent)
@@ -477,53 +489,75 @@ impl Kernel {
     ) -> KResult<(usize, Option<SockAddr>, i32)> {
         let want: usize = iov.iter().map(|b| b.len()).sum();
         let peek = flags & nb::RUMP_MSG_PEEK != 0;
-        let waitall = flags & nb::RUMP_MSG_WAITALL != 0 && !peek;
         let dontwait = flags & nb::RUMP_MSG_DONTWAIT != 0;
         if flags & nb::RUMP_MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
+        if want == 0 {
+            // Nothing asked, nothing to wait for (NetBSD: uio_resid == 0).
+            return Ok((0, None, 0));
+        }
         let mut got = 0usize;
         loop {
             let Some(s) = g.sockets.get(so) else {
-                return Err(Errno::EBADF);
+                return if got > 0 {
+                    Ok((got, None, 0))
+                } else {
+                    Err(Errno::EBADF)
+                };
             };
-            let atomic = s.pr_flags() & PR_ATOMIC != 0;
-            if !atomic && want == 0 {
-                return Ok((0, None, 0));
+            if s.so_state & SS_NOFDREF != 0 {
+                return Err(Errno::EBADF);
             }
-            if s.so_rcv.sb_cc == 0 {
-                if got > 0 {
-                    return Ok((got, None, 0));
-                }
+            let atomic = s.pr_flags() & PR_ATOMIC != 0;
+            // MSG_WAITALL only when the buffer can ever hold the request (soreceive).
+            let waitall =
+                flags & nb::RUMP_MSG_WAITALL != 0 && !peek && !atomic && want <= s.so_rcv.sb_hiwat;
+            let empty = if atomic {
+                s.so_rcv.sb_records.is_empty()
+            } else {
+                s.so_rcv.sb_cc == 0
+            };
+            if empty {
                 if let Some(e) = s.so_error {
-                    if flags & nb::RUMP_MSG_PEEK == 0 {
+                    if got > 0 {
+                        return Ok((got, None, 0));
+                    }
+                    if !peek {
                         g.so_mut(so).so_error = None;
                     }
                     return Err(e);
                 }
-                if s.so_state & SS_CANTRCVMORE != 0 {
-                    return Ok((0, None, 0));
+                if s.so_state & SS_CANTRCVMORE != 0 || (got > 0 && !waitall) {
+                    return Ok((got, None, 0));
                 }
-                if s.pr_flags() & PR_CONNREQUIRED != 0
+                if got == 0
+                    && s.pr_flags() & PR_CONNREQUIRED != 0
                     && s.so_state & (SS_ISCONNECTED | SS_ISCONNECTING) == 0
                 {
                     return Err(Errno::ENOTCONN);
                 }
                 if s.nbio() || dontwait {
-                    return Err(Errno::EWOULDBLOCK);
+                    return if got > 0 {
+                        Ok((got, None, 0))
+                    } else {
+                        Err(Errno::EWOULDBLOCK)
+                    };
                 }
                 let timeo = s.so_rcv.sb_timeo;
-                self.tsleep(g, Chan::SoRcv(so), deadline(timeo))?;
+                if let Err(e) = self.tsleep(g, Chan::SoRcv(so), deadline(timeo)) {
+                    return if got > 0 { Ok((got, None, 0)) } else { Err(e) };
+                }
                 continue;
             }
             let pr = s.so_proto.clone();
             let wantrcvd = s.pr_flags() & PR_WANTRCVD != 0;
             let s = g.so_mut(so);
             if atomic {
-                let rec = s.so_rcv.sb_records.front().expect("sb_cc > 0");
+                let rec = s.so_rcv.sb_records.front().expect("not empty");
                 let len = rec.data.len();
                 let addr = rec.addr;
-                let n = copy_to_iov(&rec.data, 0, iov);
+                let n = copy_to_iov_at(&rec.data, 0, iov, 0);
                 let mut mflags = 0;
                 if n < len {
                     mflags |= nb::RUMP_MSG_TRUNC;
@@ -536,7 +570,7 @@ impl Kernel {
                 }
                 return Ok((n, addr, mflags));
             }
-            // Stream: copy what is there, from where we left off.
+            // Stream: copy what is there, after what this call already copied.
             let mut off_iov = got;
             let mut copied = 0usize;
             for rec in &s.so_rcv.sb_records {
@@ -557,17 +591,8 @@ impl Kernel {
             if peek || !waitall || got >= want {
                 return Ok((got, None, 0));
             }
-            // MSG_WAITALL: go round and sleep for the rest unless EOF/error.
-            let s = g.so(so);
-            if s.so_state & SS_CANTRCVMORE != 0 || s.so_error.is_some() || s.nbio() || dontwait {
-                return Ok((got, None, 0));
-            }
-            if s.so_rcv.sb_cc == 0 {
-                let timeo = s.so_rcv.sb_timeo;
-                if self.tsleep(g, Chan::SoRcv(so), deadline(timeo)).is_err() {
-                    return Ok((got, None, 0));
-                }
-            }
+            // MSG_WAITALL: the top of the loop sleeps for the rest, or returns what we
+            // have on EOF, an error or a timeout.
         }
     }
 
@@ -580,15 +605,19 @@ impl Kernel {
             return Err(Errno::EINVAL);
         }
         let s = g.so(so);
-        if s.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING) == 0 {
+        if s.pr_flags() & PR_CONNREQUIRED != 0
+            && s.so_state & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING) == 0
+        {
             return Err(Errno::ENOTCONN);
         }
         let pr = s.so_proto.clone();
         if how != nb::RUMP_SHUT_WR {
-            // sorflush: discard what is queued and refuse more.
+            // sorflush: discard what is queued and refuse more; the protocol then
+            // discards what still arrives.
             let s = g.so_mut(so);
             s.so_rcv.flush();
             g.socantrcvmore(so);
+            pr.rcvd(g, so);
         }
         if how != nb::RUMP_SHUT_RD {
             g.socantsendmore(so);
@@ -600,10 +629,38 @@ impl Kernel {
     /// Close a socket whose last descriptor went away (soclose): abort connections
     /// waiting on a listener, then detach the protocol.
     pub(crate) fn soclose(&self, g: &mut KGuard<'_>, so: SocketId) {
+        // SO_LINGER with a time: wait (lock released) for the send buffer to drain.
+        if let Some(s) = g.sockets.get(so) {
+            if s.so_options & nb::RUMP_SO_LINGER != 0
+                && s.so_linger > 0
+                && !s.nbio()
+                && s.so_state & SS_ISCONNECTED != 0
+            {
+                let until = deadline(Some(std::time::Duration::from_secs(s.so_linger as u64)));
+                while g
+                    .sockets
+                    .get(so)
+                    .is_some_and(|s| s.so_snd.sb_cc > 0 && s.so_error.is_none())
+                {
+                    if self.tsleep(g, Chan::SoSnd(so), until).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
         let Some(s) = g.sockets.get_mut(so) else {
             return;
         };
         s.so_state |= SS_NOFDREF;
+        // Threads still sleeping on the socket (through another descriptor that was
+        // just closed) wake and find it gone (sorestart).
+        g.wakeup(Chan::SoRcv(so));
+        g.wakeup(Chan::SoSnd(so));
+        g.wakeup(Chan::SoTimeo(so));
+        g.selwakeup();
+        let Some(s) = g.sockets.get_mut(so) else {
+            return;
+        };
         let pending: Vec<SocketId> = s.so_q0.drain(..).chain(s.so_q.drain(..)).collect();
         for c in pending {
             if let Some(cs) = g.sockets.get(c) {
@@ -648,8 +705,8 @@ impl Kernel {
                 let onoff = sockopt_int(&opt.data[0..4])?;
                 let secs = sockopt_int(&opt.data[4..8])?;
                 if onoff != 0 {
-                    if secs < 0 {
-                        return Err(Errno::EINVAL);
+                    if !(0..=i32::from(u16::MAX)).contains(&secs) {
+                        return Err(Errno::EDOM);
                     }
                     s.so_options |= nb::RUMP_SO_LINGER;
                     s.so_linger = secs;
@@ -729,11 +786,6 @@ impl Kernel {
             _ => return Err(Errno::ENOPROTOOPT),
         })
     }
-}
-
-/// Copy a chain into an iovec from its start; returns bytes copied.
-fn copy_to_iov(m: &MbufChain, off: usize, iov: &mut [&mut [u8]]) -> usize {
-    copy_to_iov_at(m, off, iov, 0)
 }
 
 /// Copy a chain (from `moff`) into an iovec starting at byte `ioff` of the iovec.

@@ -38,6 +38,18 @@ pub struct Sockbuf {
     pub sb_overflowed: u64,
     /// Receive/send timeout (SO_RCVTIMEO/SO_SNDTIMEO); None blocks forever.
     pub sb_timeo: Option<std::time::Duration>,
+    /// Storage held: clusters and record overhead (sb_mbcnt).
+    pub sb_mbcnt: usize,
+    /// Most storage it may hold (sb_mbmax): twice the high water mark, so tiny
+    /// datagrams in whole clusters cannot eat memory without bound.
+    pub sb_mbmax: usize,
+}
+
+/// Storage a record costs besides its clusters (the address mbuf of BSD).
+const SB_RECORD_OVERHEAD: usize = 256;
+
+fn storage(m: &MbufChain) -> usize {
+    m.mbuf_count() * crate::kern::mbuf::MCLBYTES
 }
 
 impl Sockbuf {
@@ -50,6 +62,8 @@ impl Sockbuf {
             sb_records: VecDeque::new(),
             sb_overflowed: 0,
             sb_timeo: None,
+            sb_mbcnt: 0,
+            sb_mbmax: 2 * hiwat,
         }
     }
 
@@ -61,6 +75,7 @@ impl Sockbuf {
     /// Append stream data to the last record (sbappendstream).
     pub fn append_stream(&mut self, m: MbufChain) {
         self.sb_cc += m.len();
+        self.sb_mbcnt += storage(&m);
         match self.sb_records.back_mut() {
             Some(r) if r.addr.is_none() => r.data.concat(m),
             _ => self.sb_records.push_back(SbRecord {
@@ -73,11 +88,13 @@ impl Sockbuf {
     /// Append a datagram with its sender (sbappendaddr); false (and counted) if there
     /// is no room.
     pub fn append_addr(&mut self, addr: Option<SockAddr>, m: MbufChain) -> bool {
-        if m.len() > self.space() {
+        let cost = storage(&m) + SB_RECORD_OVERHEAD;
+        if m.len() > self.space() || self.sb_mbcnt + cost > self.sb_mbmax.max(cost) {
             self.sb_overflowed += 1;
             return false;
         }
         self.sb_cc += m.len();
+        self.sb_mbcnt += cost;
         self.sb_records.push_back(SbRecord { addr, data: m });
         true
     }
@@ -89,7 +106,9 @@ impl Sockbuf {
                 break;
             };
             let take = n.min(r.data.len());
+            let before = storage(&r.data);
             r.data.drop_front(take);
+            self.sb_mbcnt -= before - storage(&r.data);
             self.sb_cc -= take;
             n -= take;
             if r.data.is_empty() {
@@ -102,6 +121,8 @@ impl Sockbuf {
     pub fn drop_record(&mut self) -> Option<SbRecord> {
         let r = self.sb_records.pop_front()?;
         self.sb_cc -= r.data.len();
+        let cost = storage(&r.data) + SB_RECORD_OVERHEAD;
+        self.sb_mbcnt = self.sb_mbcnt.saturating_sub(cost);
         Some(r)
     }
 
@@ -109,6 +130,7 @@ impl Sockbuf {
     pub fn flush(&mut self) {
         self.sb_records.clear();
         self.sb_cc = 0;
+        self.sb_mbcnt = 0;
     }
 
     /// Set the high water mark (sbreserve), keeping the low mark sane.
@@ -120,6 +142,7 @@ impl Sockbuf {
             return Err(Errno::ENOBUFS);
         }
         self.sb_hiwat = cc;
+        self.sb_mbmax = (2 * cc).min(2 * SB_MAX);
         if self.sb_lowat > self.sb_hiwat {
             self.sb_lowat = self.sb_hiwat;
         }

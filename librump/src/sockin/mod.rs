@@ -60,7 +60,8 @@ pub fn sockin_attach(k: &Kernel) -> KResult<()> {
                 family,
                 ty: nb::RUMP_SOCK_DGRAM,
                 protocol: nb::RUMP_IPPROTO_UDP,
-                flags: PR_ATOMIC | PR_ADDR,
+                // WANTRCVD: taking a datagram makes room to read more from the host.
+                flags: PR_ATOMIC | PR_ADDR | PR_WANTRCVD,
                 shared: shared.clone(),
             }),
             Arc::new(SockinProto {

@@ -117,6 +117,15 @@ impl Protosw for SockinProto {
             // keeps sending after close(2).
             if let Ok(p) = pcb(k, so) {
                 p.closing = true;
+                // Nobody will read any more: what arrives is discarded (sockin_read
+                // drains the host socket), so the peer's window never closes on us.
+                let s = k.so_mut(so);
+                s.so_rcv.flush();
+                s.so_state |= SS_CANTRCVMORE;
+                if let Ok(p) = pcb(k, so) {
+                    p.rd_pending = true;
+                }
+                sockin_read(k, so, &self.shared);
                 return Detach::Lingering;
             }
         }
@@ -282,7 +291,20 @@ impl Protosw for SockinProto {
         let host = &pcb(k, so)?.host;
         match dir {
             SoptDir::Set => {
-                let v = hostabi::sockopt_value_to_host(opt.level, opt.name, &opt.data)?;
+                let mut v = hostabi::sockopt_value_to_host(opt.level, opt.name, &opt.data)?;
+                if opt.level == nb::RUMP_SOL_SOCKET
+                    && opt.name == nb::RUMP_SO_LINGER
+                    && v.len() >= 8
+                {
+                    // The host only ever gets the abortive {1, 0}: a lingering host
+                    // close would block with the kernel lock held. The socket layer
+                    // does the lingering (soclose), with the lock released.
+                    let on = i32::from_ne_bytes([v[0], v[1], v[2], v[3]]) != 0;
+                    let secs = i32::from_ne_bytes([v[4], v[5], v[6], v[7]]);
+                    let abortive = on && secs == 0;
+                    v[..4].copy_from_slice(&i32::from(abortive).to_ne_bytes());
+                    v[4..8].copy_from_slice(&0i32.to_ne_bytes());
+                }
                 hostsock::setsockopt(host, hl, hn, &v)
             }
             SoptDir::Get => {
@@ -296,7 +318,7 @@ impl Protosw for SockinProto {
 
 /// Move data from the host socket into the receive buffer while there is room
 /// (sockin_process's receive half).
-fn sockin_read(k: &mut KernelState, so: SocketId, shared: &SockinShared) {
+fn sockin_read(k: &mut KernelState, so: SocketId, shared: &Arc<SockinShared>) {
     let stream = k.so(so).so_type == nb::RUMP_SOCK_STREAM;
     let mut scratch = shared.scratch.lock();
     let pool = k.pool.clone();
@@ -362,8 +384,26 @@ fn sockin_read(k: &mut KernelState, so: SocketId, shared: &SockinShared) {
                         }
                     }
                     Err(e) => {
-                        // Out of mbufs: leave the data in the host, try again later.
+                        // Out of mbufs: the data is lost for a datagram (as a full
+                        // interface queue), and for a stream it was already taken from
+                        // the host, so make the user see the error; retry reading soon.
                         tracing::debug!(?so, ?e, "sockin: no mbufs for receive");
+                        s.so_rcv.sb_overflowed += 1;
+                        if stream {
+                            k.soseterror(so, e);
+                        }
+                        let retry = shared.clone();
+                        k.callout_schedule(
+                            10,
+                            Box::new(move |k: &mut KernelState| {
+                                if k.sockets.contains(so) {
+                                    if let Ok(p) = pcb(k, so) {
+                                        p.rd_pending = true;
+                                    }
+                                    sockin_read(k, so, &retry);
+                                }
+                            }),
+                        );
                         break;
                     }
                 }
@@ -372,12 +412,15 @@ fn sockin_read(k: &mut KernelState, so: SocketId, shared: &SockinShared) {
                 p.rd_pending = false;
                 break;
             }
+            Err(e) if !stream => {
+                // An ICMP error reported on a datagram socket: tell the user, and
+                // keep reading the datagrams queued behind it.
+                k.soseterror(so, e);
+            }
             Err(e) => {
                 p.rd_pending = false;
                 k.soseterror(so, e);
-                if stream {
-                    k.socantrcvmore(so);
-                }
+                k.socantrcvmore(so);
                 return;
             }
         }
@@ -456,7 +499,7 @@ fn sockin_flush(k: &mut KernelState, so: SocketId) {
 
 /// Take connections from a listening host socket onto the accept queue while it has
 /// room (sockin_process's accept half: sonewconn).
-fn sockin_accept(k: &mut KernelState, head: SocketId, shared: &SockinShared) {
+fn sockin_accept(k: &mut KernelState, head: SocketId, shared: &Arc<SockinShared>) {
     loop {
         let h = k.so(head);
         if h.so_q.len() >= h.so_qlimit {
@@ -506,7 +549,12 @@ fn sockin_accept(k: &mut KernelState, head: SocketId, shared: &SockinShared) {
 }
 
 /// Handle readiness of one host socket (the body of NetBSD's sockin_process).
-pub(crate) fn sockin_process(k: &mut KernelState, shared: &SockinShared, token: u64, bits: u32) {
+pub(crate) fn sockin_process(
+    k: &mut KernelState,
+    shared: &Arc<SockinShared>,
+    token: u64,
+    bits: u32,
+) {
     let so = SocketId::from_u64(token);
     if !k.sockets.contains(so) {
         return; // closed since the event was queued
@@ -535,6 +583,11 @@ pub(crate) fn sockin_process(k: &mut KernelState, shared: &SockinShared, token: 
     if p.connecting && bits & (ev::OUT | ev::ERR | ev::HUP) != 0 {
         p.connecting = false;
         match hostsock::take_error(&p.host) {
+            None if hostsock::getpeername(&p.host) == Err(Errno::ENOTCONN) => {
+                // A stale readiness event from before the connect: still in progress.
+                p.connecting = true;
+                return;
+            }
             None => {
                 p.rd_pending = true;
                 k.soisconnected(so);

@@ -1,0 +1,373 @@
+//! Network interfaces (NetBSD: net/if.c, net/if.h) and the input queue between drivers
+//! and the stack (net/netisr, pktqueue).
+//!
+//! A driver owns the hardware side of an [`Ifnet`]: the stack calls
+//! [`IfDriver::output`] under the kernel lock to send a frame (the driver must not
+//! block), and the driver delivers received frames from its own thread through an
+//! [`IfInput`] handle, which queues them without taking the kernel lock. The kernel's
+//! netisr thread (the paper's "soft interrupt" for protocol processing) takes the queue
+//! and runs Ethernet input under the lock. Ownership: a chain given to `output` or to
+//! `IfInput::input` belongs to the callee from then on.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::kern::errno::{Errno, KResult};
+use crate::kern::kernel::KernelState;
+use crate::kern::mbuf::MbufChain;
+
+/// Longest interface name, with its NUL (IFNAMSIZ).
+pub const IFNAMSIZ: usize = 16;
+/// Default length of an interface send queue and of the input queue (IFQ_MAXLEN).
+pub const IFQ_MAXLEN: usize = 512;
+
+/// Interface flags (NetBSD's IFF_* in sys/net/if.h).
+pub mod flags {
+    /// Administratively up.
+    pub const IFF_UP: i32 = 0x0001;
+    /// Has a broadcast address.
+    pub const IFF_BROADCAST: i32 = 0x0002;
+    /// The loopback interface.
+    pub const IFF_LOOPBACK: i32 = 0x0008;
+    /// Point-to-point link.
+    pub const IFF_POINTOPOINT: i32 = 0x0010;
+    /// Resources allocated: the driver is running.
+    pub const IFF_RUNNING: i32 = 0x0040;
+    /// No ARP.
+    pub const IFF_NOARP: i32 = 0x0080;
+    /// Receive all frames.
+    pub const IFF_PROMISC: i32 = 0x0100;
+    /// Transmission in progress.
+    pub const IFF_OACTIVE: i32 = 0x0400;
+    /// Supports multicast.
+    pub const IFF_MULTICAST: i32 = 0x8000;
+    /// Flags the user may change with SIOCSIFFLAGS.
+    pub const IFF_CANTCHANGE: i32 =
+        IFF_BROADCAST | IFF_POINTOPOINT | IFF_RUNNING | IFF_OACTIVE | IFF_LOOPBACK | IFF_MULTICAST;
+}
+
+/// Interface statistics (`struct if_data` counters).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IfData {
+    /// Frames received.
+    pub ifi_ipackets: u64,
+    /// Input errors (malformed frames).
+    pub ifi_ierrors: u64,
+    /// Frames sent.
+    pub ifi_opackets: u64,
+    /// Output errors.
+    pub ifi_oerrors: u64,
+    /// Bytes received.
+    pub ifi_ibytes: u64,
+    /// Bytes sent.
+    pub ifi_obytes: u64,
+    /// Multicast/broadcast frames received.
+    pub ifi_imcasts: u64,
+    /// Multicast/broadcast frames sent.
+    pub ifi_omcasts: u64,
+    /// Frames dropped on input (queue full).
+    pub ifi_iqdrops: u64,
+    /// Frames dropped on output (queue full).
+    pub ifi_oqdrops: u64,
+    /// Frames for a protocol we do not have.
+    pub ifi_noproto: u64,
+}
+
+/// Something that sees every frame an interface sends and receives (bpf_mtap).
+pub trait PacketTap: Send {
+    /// A frame passed, at `now` (time since boot).
+    fn tap(&mut self, now: std::time::Duration, m: &MbufChain);
+}
+
+/// The link type of an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfType {
+    /// Ethernet (IFT_ETHER): frames carry a 14-byte header.
+    Ether,
+    /// Loopback (IFT_LOOP): packets are IP datagrams.
+    Loop,
+}
+
+/// The hardware side of an interface.
+pub trait IfDriver: Send {
+    /// Send one frame (Ethernet header included for Ethernet interfaces). Called with
+    /// the kernel lock held: must not block. The driver owns `m` from here on.
+    ///
+    /// # Errors
+    /// `ENOBUFS` when the hardware cannot take it now (the frame is dropped and counted
+    /// by the caller), `ENETDOWN`.
+    fn output(&mut self, k: &mut KernelState, m: MbufChain) -> KResult<()>;
+
+    /// The interface went up or down (SIOCSIFFLAGS).
+    fn set_up(&mut self, up: bool) {
+        let _ = up;
+    }
+
+    /// The interface is being detached.
+    fn detach(&mut self) {}
+}
+
+/// A network interface (`struct ifnet`).
+pub struct Ifnet {
+    /// Index (1-based, as if_nametoindex).
+    pub if_index: usize,
+    /// Name ("lo0", "shmif0", "virt0", "mem0").
+    pub if_xname: String,
+    /// Link type.
+    pub if_type: IfType,
+    /// IFF_* flags.
+    pub if_flags: i32,
+    /// MTU (IP datagram size).
+    pub if_mtu: u32,
+    /// Hardware address (Ethernet).
+    pub if_lladdr: [u8; 6],
+    /// Counters.
+    pub if_data: IfData,
+    /// The driver.
+    pub if_driver: Box<dyn IfDriver>,
+    /// Packet capture, when on.
+    pub if_pcap: Option<Box<dyn PacketTap>>,
+}
+
+impl Ifnet {
+    /// Whether up and running.
+    pub fn is_up(&self) -> bool {
+        self.if_flags & flags::IFF_UP != 0
+    }
+}
+
+/// A frame waiting for protocol processing, with the time it may be processed (a link
+/// that delays frames sets it; 0 = now).
+pub struct InputFrame {
+    /// Receiving interface.
+    pub ifindex: usize,
+    /// The frame.
+    pub m: MbufChain,
+    /// Earliest clock tick to process it at.
+    pub not_before: u64,
+}
+
+struct NetisrInner {
+    q: VecDeque<InputFrame>,
+    drops: u64,
+    halted: bool,
+}
+
+/// The input queue of one kernel (ipintrq / pktqueue).
+pub struct NetisrQueue {
+    inner: Mutex<NetisrInner>,
+    cv: Condvar,
+    maxlen: usize,
+}
+
+impl NetisrQueue {
+    /// An empty queue.
+    pub fn new(maxlen: usize) -> Arc<Self> {
+        Arc::new(NetisrQueue {
+            inner: Mutex::new(NetisrInner {
+                q: VecDeque::new(),
+                drops: 0,
+                halted: false,
+            }),
+            cv: Condvar::new(),
+            maxlen,
+        })
+    }
+
+    /// Queue a frame; false (and counted) when the queue is full.
+    pub fn enqueue(&self, f: InputFrame) -> bool {
+        let mut g = self.inner.lock();
+        if g.q.len() >= self.maxlen {
+            g.drops += 1;
+            return false;
+        }
+        let was_empty = g.q.is_empty();
+        g.q.push_back(f);
+        drop(g);
+        if was_empty {
+            self.cv.notify_one();
+        }
+        true
+    }
+
+    /// Take everything queued (without waiting).
+    pub fn take_all(&self, out: &mut VecDeque<InputFrame>) {
+        let mut g = self.inner.lock();
+        std::mem::swap(&mut g.q, out);
+    }
+
+    /// Wait until something is queued or the queue is halted; false when halted.
+    pub fn wait(&self, out: &mut VecDeque<InputFrame>) -> bool {
+        let mut g = self.inner.lock();
+        while g.q.is_empty() && !g.halted {
+            self.cv.wait(&mut g);
+        }
+        std::mem::swap(&mut g.q, out);
+        !g.halted
+    }
+
+    /// Wake and stop the waiter for good.
+    pub fn halt(&self) {
+        self.inner.lock().halted = true;
+        self.cv.notify_all();
+    }
+
+    /// Frames dropped because the queue was full.
+    pub fn drops(&self) -> u64 {
+        self.inner.lock().drops
+    }
+
+    /// Frames waiting.
+    pub fn len(&self) -> usize {
+        self.inner.lock().q.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The handle a driver delivers received frames through (if_input).
+#[derive(Clone)]
+pub struct IfInput {
+    pub(crate) q: Arc<NetisrQueue>,
+    pub(crate) ifindex: usize,
+}
+
+impl IfInput {
+    /// Deliver a received frame now; false if the input queue was full (dropped).
+    pub fn input(&self, m: MbufChain) -> bool {
+        self.input_at(m, 0)
+    }
+
+    /// Deliver a frame that may be processed only from clock tick `not_before` on
+    /// (link delay).
+    pub fn input_at(&self, m: MbufChain, not_before: u64) -> bool {
+        self.q.enqueue(InputFrame {
+            ifindex: self.ifindex,
+            m,
+            not_before,
+        })
+    }
+
+    /// The interface this handle delivers to.
+    pub fn ifindex(&self) -> usize {
+        self.ifindex
+    }
+}
+
+impl KernelState {
+    /// Attach an interface (if_attach); returns its index.
+    ///
+    /// # Errors
+    /// `EEXIST` when the name is taken, `EINVAL` for a name too long.
+    pub fn if_attach(
+        &mut self,
+        name: &str,
+        if_type: IfType,
+        mtu: u32,
+        lladdr: [u8; 6],
+        if_flags: i32,
+        driver: Box<dyn IfDriver>,
+    ) -> KResult<usize> {
+        if name.is_empty() || name.len() >= IFNAMSIZ {
+            return Err(Errno::EINVAL);
+        }
+        if self.ifunit(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let index = self.ifnet.len() + 1;
+        self.ifnet.push(Some(Ifnet {
+            if_index: index,
+            if_xname: name.to_string(),
+            if_type,
+            if_flags,
+            if_mtu: mtu,
+            if_lladdr: lladdr,
+            if_data: IfData::default(),
+            if_driver: driver,
+            if_pcap: None,
+        }));
+        Ok(index)
+    }
+
+    /// The interface with a name (ifunit).
+    pub fn ifunit(&self, name: &str) -> Option<usize> {
+        self.ifnet
+            .iter()
+            .flatten()
+            .find(|i| i.if_xname == name)
+            .map(|i| i.if_index)
+    }
+
+    /// The interface with an index.
+    pub fn ifp(&self, index: usize) -> Option<&Ifnet> {
+        self.ifnet.get(index.checked_sub(1)?)?.as_ref()
+    }
+
+    /// The interface with an index, mutably.
+    pub fn ifp_mut(&mut self, index: usize) -> Option<&mut Ifnet> {
+        self.ifnet.get_mut(index.checked_sub(1)?)?.as_mut()
+    }
+
+    /// Names of every interface, in index order.
+    pub fn if_names(&self) -> Vec<String> {
+        self.ifnet
+            .iter()
+            .flatten()
+            .map(|i| i.if_xname.clone())
+            .collect()
+    }
+
+    /// Hand a frame to an interface's driver, counting it and capturing it (if_output's
+    /// last step). The chain belongs to the driver afterwards.
+    pub fn if_transmit(&mut self, index: usize, m: MbufChain) -> KResult<()> {
+        let now = self.host.clock_monotonic();
+        let Some(ifp) = self
+            .ifnet
+            .get_mut(index.wrapping_sub(1))
+            .and_then(|i| i.as_mut())
+        else {
+            return Err(Errno::ENXIO);
+        };
+        if !ifp.is_up() {
+            ifp.if_data.ifi_oerrors += 1;
+            return Err(Errno::ENETDOWN);
+        }
+        let len = m.len() as u64;
+        if let Some(bpf) = ifp.if_pcap.as_mut() {
+            bpf.tap(now, &m);
+        }
+        // The driver needs the kernel state too (loopback requeues); take it out of
+        // the table for the call.
+        let mut drv = std::mem::replace(&mut ifp.if_driver, Box::new(NullDriver));
+        let r = drv.output(self, m);
+        let ifp = self
+            .ifp_mut(index)
+            .expect("interface vanished during output");
+        ifp.if_driver = drv;
+        match r {
+            Ok(()) => {
+                ifp.if_data.ifi_opackets += 1;
+                ifp.if_data.ifi_obytes += len;
+                Ok(())
+            }
+            Err(e) => {
+                ifp.if_data.ifi_oqdrops += 1;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Stands in for a driver while it runs.
+struct NullDriver;
+
+impl IfDriver for NullDriver {
+    fn output(&mut self, _k: &mut KernelState, _m: MbufChain) -> KResult<()> {
+        Err(Errno::ENETDOWN)
+    }
+}

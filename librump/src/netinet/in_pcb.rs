@@ -1,0 +1,299 @@
+//! Internet protocol control blocks (NetBSD: netinet/in_pcb.c).
+//!
+//! A PCB binds a socket to its local and foreign address and port. The table hashes
+//! PCBs by local port, so input lookup costs one hash probe and a scan of the sockets
+//! sharing that port, whatever the number of sockets. Ephemeral ports are chosen at
+//! random (RFC 6056 algorithm 1: a random start, then the next free port).
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use crate::kern::errno::{Errno, KResult};
+use crate::kern::uipc_socket::SocketId;
+
+/// First ephemeral port (net.inet.ip.anonportmin).
+pub const ANONPORTMIN: u16 = 49152;
+/// Last ephemeral port (net.inet.ip.anonportmax).
+pub const ANONPORTMAX: u16 = 65535;
+/// Ports below this need privilege on a real system (we let everyone bind them).
+pub const IPPORT_RESERVED: u16 = 1024;
+
+/// The addresses of a socket (`struct inpcb`'s 4-tuple).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inpcb {
+    /// Local address (0.0.0.0 = any).
+    pub laddr: Ipv4Addr,
+    /// Local port (0 = not bound).
+    pub lport: u16,
+    /// Foreign address (0.0.0.0 = not connected).
+    pub faddr: Ipv4Addr,
+    /// Foreign port.
+    pub fport: u16,
+    /// SO_REUSEADDR when bound.
+    pub reuseaddr: bool,
+    /// SO_REUSEPORT when bound.
+    pub reuseport: bool,
+}
+
+impl Default for Inpcb {
+    fn default() -> Self {
+        Inpcb {
+            laddr: Ipv4Addr::UNSPECIFIED,
+            lport: 0,
+            faddr: Ipv4Addr::UNSPECIFIED,
+            fport: 0,
+            reuseaddr: false,
+            reuseport: false,
+        }
+    }
+}
+
+impl Inpcb {
+    /// Whether connected.
+    pub fn connected(&self) -> bool {
+        !self.faddr.is_unspecified()
+    }
+}
+
+/// The PCBs of one protocol (`struct inpcbtable`).
+#[derive(Default)]
+pub struct InpcbTable {
+    by_lport: HashMap<u16, Vec<(SocketId, Inpcb)>>,
+    count: usize,
+}
+
+impl InpcbTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of bound PCBs.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The PCB of a socket, if bound.
+    pub fn get(&self, so: SocketId, lport: u16) -> Option<&Inpcb> {
+        self.by_lport
+            .get(&lport)?
+            .iter()
+            .find(|(s, _)| *s == so)
+            .map(|(_, p)| p)
+    }
+
+    /// Whether binding `laddr:lport` conflicts with a PCB there (in_pcbbind's check):
+    /// a conflict unless both set SO_REUSEPORT; with SO_REUSEADDR only an exactly
+    /// equal local address conflicts, without it a wildcard on either side does too.
+    fn conflicts(&self, laddr: Ipv4Addr, lport: u16, reuseaddr: bool, reuseport: bool) -> bool {
+        let Some(v) = self.by_lport.get(&lport) else {
+            return false;
+        };
+        v.iter().any(|(_, p)| {
+            let overlap = if reuseaddr {
+                p.laddr == laddr
+            } else {
+                p.laddr == laddr || p.laddr.is_unspecified() || laddr.is_unspecified()
+            };
+            overlap && !(reuseport && p.reuseport)
+        })
+    }
+
+    /// Bind a socket (in_pcbbind); `lport` 0 picks an ephemeral port with `random`.
+    /// Returns the port bound.
+    ///
+    /// # Errors
+    /// `EADDRINUSE`, `EAGAIN` when no ephemeral port is free.
+    pub fn bind(&mut self, so: SocketId, mut pcb: Inpcb, random: u16) -> KResult<u16> {
+        if pcb.lport == 0 {
+            let span = u32::from(ANONPORTMAX - ANONPORTMIN) + 1;
+            let start = u32::from(random) % span;
+            let mut found = None;
+            for i in 0..span {
+                let port = ANONPORTMIN + ((start + i) % span) as u16;
+                if !self.conflicts(pcb.laddr, port, pcb.reuseaddr, pcb.reuseport) {
+                    found = Some(port);
+                    break;
+                }
+            }
+            pcb.lport = found.ok_or(Errno::EAGAIN)?;
+        } else if self.conflicts(pcb.laddr, pcb.lport, pcb.reuseaddr, pcb.reuseport) {
+            return Err(Errno::EADDRINUSE);
+        }
+        self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
+        self.count += 1;
+        Ok(pcb.lport)
+    }
+
+    /// Update the addresses of a bound socket (connect, disconnect).
+    pub fn update(&mut self, so: SocketId, lport: u16, f: impl FnOnce(&mut Inpcb)) {
+        if let Some(v) = self.by_lport.get_mut(&lport) {
+            if let Some((_, p)) = v.iter_mut().find(|(s, _)| *s == so) {
+                f(p);
+            }
+        }
+    }
+
+    /// Whether another socket already has this exact 4-tuple (connect's check).
+    pub fn tuple_in_use(
+        &self,
+        so: SocketId,
+        laddr: Ipv4Addr,
+        lport: u16,
+        faddr: Ipv4Addr,
+        fport: u16,
+    ) -> bool {
+        self.by_lport.get(&lport).is_some_and(|v| {
+            v.iter()
+                .any(|(s, p)| *s != so && p.laddr == laddr && p.faddr == faddr && p.fport == fport)
+        })
+    }
+
+    /// Remove a socket's PCB (in_pcbdetach).
+    pub fn remove(&mut self, so: SocketId, lport: u16) {
+        if let Some(v) = self.by_lport.get_mut(&lport) {
+            let before = v.len();
+            v.retain(|(s, _)| *s != so);
+            self.count -= before - v.len();
+            if v.is_empty() {
+                self.by_lport.remove(&lport);
+            }
+        }
+    }
+
+    /// The socket a unicast datagram belongs to (in_pcblookup): an exact 4-tuple
+    /// first, then the most specific bound socket that is not connected elsewhere.
+    pub fn lookup(
+        &self,
+        laddr: Ipv4Addr,
+        lport: u16,
+        faddr: Ipv4Addr,
+        fport: u16,
+    ) -> Option<SocketId> {
+        let v = self.by_lport.get(&lport)?;
+        let mut best: Option<(u8, SocketId)> = None;
+        for (s, p) in v {
+            let mut score = 0u8;
+            if p.connected() {
+                if p.faddr != faddr || p.fport != fport {
+                    continue;
+                }
+                score += 2;
+            }
+            if !p.laddr.is_unspecified() {
+                if p.laddr != laddr {
+                    continue;
+                }
+                score += 1;
+            }
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, *s));
+            }
+        }
+        best.map(|(_, s)| s)
+    }
+
+    /// Every socket a broadcast or multicast datagram is for (each bound to the port
+    /// with a matching or wildcard local address, and not connected elsewhere).
+    pub fn lookup_all(
+        &self,
+        laddr: Ipv4Addr,
+        lport: u16,
+        faddr: Ipv4Addr,
+        fport: u16,
+    ) -> Vec<SocketId> {
+        let Some(v) = self.by_lport.get(&lport) else {
+            return Vec::new();
+        };
+        v.iter()
+            .filter(|(_, p)| {
+                (p.laddr.is_unspecified() || p.laddr == laddr || laddr.is_broadcast())
+                    && (!p.connected() || (p.faddr == faddr && p.fport == fport))
+            })
+            .map(|(s, _)| *s)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kern::slab::SlabId;
+
+    fn so(n: u64) -> SocketId {
+        SlabId::from_u64(n)
+    }
+
+    fn pcb(laddr: [u8; 4], lport: u16) -> Inpcb {
+        Inpcb {
+            laddr: Ipv4Addr::from(laddr),
+            lport,
+            ..Inpcb::default()
+        }
+    }
+
+    #[test]
+    fn bind_conflicts_follow_bsd() {
+        let mut t = InpcbTable::new();
+        t.bind(so(1), pcb([0, 0, 0, 0], 53), 0).unwrap();
+        assert_eq!(
+            t.bind(so(2), pcb([10, 0, 0, 1], 53), 0),
+            Err(Errno::EADDRINUSE)
+        );
+        let mut p = pcb([10, 0, 0, 1], 53);
+        p.reuseaddr = true; // a specific address beside a wildcard one
+        assert_eq!(t.bind(so(2), p, 0), Ok(53));
+        assert_eq!(t.bind(so(3), p, 0), Err(Errno::EADDRINUSE));
+        let mut a = pcb([0, 0, 0, 0], 99);
+        a.reuseport = true;
+        t.bind(so(4), a, 0).unwrap();
+        assert_eq!(t.bind(so(5), a, 0), Ok(99));
+        assert_eq!(t.len(), 4);
+        t.remove(so(1), 53);
+        t.remove(so(2), 53);
+        assert_eq!(t.bind(so(6), pcb([0, 0, 0, 0], 53), 0), Ok(53));
+    }
+
+    #[test]
+    fn ephemeral_ports_are_random_and_unique() {
+        let mut t = InpcbTable::new();
+        let a = t.bind(so(1), pcb([0, 0, 0, 0], 0), 1234).unwrap();
+        let b = t.bind(so(2), pcb([0, 0, 0, 0], 0), 1234).unwrap();
+        assert!(a >= ANONPORTMIN && b >= ANONPORTMIN && a != b);
+        let c = t.bind(so(3), pcb([0, 0, 0, 0], 0), 40000).unwrap();
+        assert_ne!(c, a + 2, "start depends on the random input");
+    }
+
+    #[test]
+    fn lookup_prefers_the_most_specific() {
+        let mut t = InpcbTable::new();
+        let local = Ipv4Addr::new(10, 0, 0, 1);
+        let peer = Ipv4Addr::new(10, 0, 0, 2);
+        t.bind(so(1), pcb([0, 0, 0, 0], 7), 0).unwrap();
+        assert_eq!(t.lookup(local, 7, peer, 5000), Some(so(1)));
+        let mut p = pcb([10, 0, 0, 1], 7);
+        p.reuseaddr = true;
+        t.bind(so(2), p, 0).unwrap();
+        assert_eq!(t.lookup(local, 7, peer, 5000), Some(so(2)));
+        t.update(so(2), 7, |p| {
+            p.faddr = Ipv4Addr::new(10, 0, 0, 9);
+            p.fport = 1;
+        });
+        // connected elsewhere: not a candidate
+        assert_eq!(t.lookup(local, 7, peer, 5000), Some(so(1)));
+        assert_eq!(
+            t.lookup(local, 7, Ipv4Addr::new(10, 0, 0, 9), 1),
+            Some(so(2))
+        );
+        assert_eq!(t.lookup(local, 8, peer, 5000), None);
+        assert_eq!(
+            t.lookup_all(Ipv4Addr::BROADCAST, 7, peer, 5000),
+            vec![so(1)]
+        );
+    }
+}
