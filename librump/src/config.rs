@@ -80,6 +80,8 @@ pub enum NetStmt {
 pub struct NetConfig {
     /// The statements, in order.
     pub stmts: Vec<NetStmt>,
+    /// Each statement as the user wrote it, for messages.
+    pub texts: Vec<String>,
 }
 
 fn parse_prefix(s: &str) -> Option<(Ipv4Addr, u8)> {
@@ -94,13 +96,18 @@ fn parse_prob(v: &str) -> Option<f64> {
     (0.0..=1.0).contains(&p).then_some(p)
 }
 
+const OPTION_WORDS: &[&str] = &["mtu", "loss", "dup", "reorder", "corrupt", "delay", "seed"];
+
 fn parse_opts(words: &[&str]) -> Result<IfOptions, String> {
-    if !words.len().is_multiple_of(2) {
-        return Err(format!("option '{}' has no value", words[words.len() - 1]));
-    }
     let mut o = IfOptions::default();
-    for kv in words.chunks(2) {
-        let (k, v) = (kv[0], kv[1]);
+    let mut it = words.iter();
+    while let Some(&k) = it.next() {
+        if !OPTION_WORDS.contains(&k) {
+            return Err(format!("unknown option '{k}'"));
+        }
+        let Some(&v) = it.next().filter(|v| !OPTION_WORDS.contains(v)) else {
+            return Err(format!("option '{k}' has no value"));
+        };
         let bad = || format!("bad value '{v}' for option '{k}'");
         match k {
             "mtu" => {
@@ -171,6 +178,7 @@ impl NetConfig {
     /// A message naming the statement that does not parse.
     pub fn parse(s: &str) -> Result<NetConfig, String> {
         let mut stmts = Vec::new();
+        let mut texts = Vec::new();
         for raw in s.split([';', '\n']) {
             let words: Vec<&str> = raw.split_whitespace().collect();
             if words.is_empty() {
@@ -178,13 +186,14 @@ impl NetConfig {
             }
             let st = parse_stmt(&words).map_err(|m| format!("RUMP_NET: '{}': {m}", raw.trim()))?;
             stmts.push(st);
+            texts.push(words.join(" "));
         }
         if stmts.contains(&NetStmt::Sockin) && stmts.len() > 1 {
             return Err(
                 "RUMP_NET: 'sockin' stands alone: it replaces the kernel's own inet stack".into(),
             );
         }
-        Ok(NetConfig { stmts })
+        Ok(NetConfig { stmts, texts })
     }
 
     /// Whether the kernel boots with sockin.
@@ -205,7 +214,7 @@ pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
         return crate::sockin::sockin_attach(k);
     }
     crate::netinet::in_proto::inet_attach(k)?;
-    for st in &net.stmts {
+    for (i, st) in net.stmts.iter().enumerate() {
         let r = match st {
             NetStmt::Sockin => Ok(()),
             NetStmt::Route { dest, gateway } => {
@@ -219,7 +228,13 @@ pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
             NetStmt::Shmif { .. } | NetStmt::Virtif { .. } => Err(Errno::ENODEV),
         };
         if let Err(e) = r {
-            let msg = format!("RUMP_NET: {st:?}: {e} ({})", e.name());
+            let text = net.texts.get(i).map_or("?", String::as_str);
+            let msg = match e {
+                Errno::ENODEV => format!(
+                    "RUMP_NET: '{text}': this build has no driver for it yet (shmif and virtif are still to come)"
+                ),
+                _ => format!("RUMP_NET: '{text}': {e} ({})", e.name()),
+            };
             tracing::error!("{msg}");
             eprintln!("{msg}");
             return Err(e);
@@ -285,5 +300,9 @@ mod tests {
         }
         let e = NetConfig::parse("forward; frobnicate 1").unwrap_err();
         assert!(e.contains("frobnicate 1"), "{e}");
+        let e = NetConfig::parse("virtif tap0 10.0.0.1/24 mtu loss 0.1").unwrap_err();
+        assert!(e.contains("option 'mtu' has no value"), "{e}");
+        let c = NetConfig::parse("forward ;  route  default   10.0.0.1").unwrap();
+        assert_eq!(c.texts, vec!["forward", "route default 10.0.0.1"]);
     }
 }

@@ -168,7 +168,13 @@ impl Kernel {
     pub fn boot_from_env() -> Result<Kernel, (Errno, String)> {
         let net = match std::env::var("RUMP_NET") {
             Ok(s) => NetConfig::parse(&s).map_err(|m| (Errno::EINVAL, m))?,
-            Err(_) => NetConfig::default(),
+            Err(std::env::VarError::NotPresent) => NetConfig::default(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err((
+                    Errno::EINVAL,
+                    "RUMP_NET: the value is not valid UTF-8".into(),
+                ));
+            }
         };
         Kernel::boot(BootOptions {
             net,

@@ -135,6 +135,8 @@ impl Kernel {
             Ok(())
         };
         match cmd {
+            // Descriptor ioctls (NetBSD: sys_ioctl handles these for every file).
+            nb::RUMP_FIOCLEX | nb::RUMP_FIONCLEX => g.fd.set_cloexec(fd, cmd == nb::RUMP_FIOCLEX),
             nb::RUMP_FIONBIO => {
                 let on = int_arg(data)? != 0;
                 let s = g.so_mut(so);

@@ -386,6 +386,10 @@ impl Kernel {
         flags: i32,
     ) -> KResult<usize> {
         let resid: usize = iov.iter().map(|b| b.len()).sum();
+        if flags & nb::RUMP_MSG_OOB != 0 {
+            // No protocol here has urgent data.
+            return Err(Errno::EOPNOTSUPP);
+        }
         let s = g.so(so);
         let atomic = s.pr_flags() & PR_ATOMIC != 0;
         if atomic && resid > s.so_snd.sb_hiwat {

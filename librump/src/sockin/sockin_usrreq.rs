@@ -465,7 +465,16 @@ fn sockin_flush(k: &mut KernelState, so: SocketId) {
             Err(e) => {
                 s.so_snd.flush();
                 let closing = p.closing;
-                k.soseterror(so, e);
+                // The peer is gone: sends now fail with EPIPE (socantsendmore); a
+                // reader sees the reset, as a BSD TCP reports it.
+                k.soseterror(
+                    so,
+                    if e == Errno::EPIPE {
+                        Errno::ECONNRESET
+                    } else {
+                        e
+                    },
+                );
                 k.socantsendmore(so);
                 if closing {
                     k.so_mut(so).so_pcb = None;
