@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 LIBDIR := $(TOP)/target/release
 
-.PHONY: all build examples headers header-check lint test unit-test c-test demo install help clean
+.PHONY: all build examples headers header-check lint test unit-test c-test demo bench install help clean
 
 all: build examples
 
@@ -14,6 +14,7 @@ help:
 	@echo "make            build librump.so, the tools and the C examples (release)"
 	@echo "make test       everything CI checks: lint, headers, unit and end-to-end tests"
 	@echo "make demo       a 1 GiB ttcp transfer between two processes over sockin"
+	@echo "make bench      rumpnet and the Linux kernel side by side, as ratios"
 	@echo "make headers    regenerate include/rump/*.h with the pinned cbindgen"
 	@echo "make install PREFIX=/usr/local   library, headers and rump.pc"
 
@@ -47,6 +48,9 @@ test: lint all header-check unit-test
 
 demo: all
 	sh tests/demo.sh
+
+bench: build
+	$(LIBDIR)/rumpbench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/rump $(DESTDIR)$(PREFIX)/lib/pkgconfig

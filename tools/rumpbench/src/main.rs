@@ -1,0 +1,191 @@
+//! `make bench`: throughput and latency of rumpnet and of the Linux kernel, measured in
+//! one run on this machine, printed side by side with their ratios.
+//!
+//! - UDP round trip: Linux over loopback vs two rump kernels (own stack) on the
+//!   in-memory Ethernet link, one thread per kernel, blocking calls.
+//! - TCP bulk: Linux over loopback vs sockin (two virtual kernels over host sockets).
+//!   TCP in the own stack comes with its implementation (issue 4).
+//!
+//! `RUMPBENCH_QUICK=1` shortens every run (for a smoke check).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rump::abi::netbsd as nb;
+use rump::config::{IfOptions, NetConfig};
+use rump::drivers::memlink::{memlink_attach, MemLink};
+use rump::kern::kernel::BootOptions;
+use rump::kern::sockaddr::SockAddr;
+use rump::Kernel;
+
+fn quick() -> bool {
+    std::env::var_os("RUMPBENCH_QUICK").is_some()
+}
+
+/// Round-trip statistics in microseconds: (median, mean, p99).
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    (v[v.len() / 2], mean, v[v.len() * 99 / 100])
+}
+
+fn linux_udp_rtt(n: usize) -> Vec<f64> {
+    let srv = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = srv.local_addr().unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut b = [0u8; 64];
+        for _ in 0..n {
+            let (len, from) = srv.recv_from(&mut b).unwrap();
+            srv.send_to(&b[..len], from).unwrap();
+        }
+    });
+    let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut b = [0u8; 64];
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        c.send_to(&(i as u64).to_ne_bytes(), addr).unwrap();
+        c.recv_from(&mut b).unwrap();
+        out.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    echo.join().unwrap();
+    out
+}
+
+fn rump_udp_rtt(n: usize) -> Vec<f64> {
+    let link = MemLink::new();
+    let ks: Vec<Arc<Kernel>> = (0..2)
+        .map(|_| Arc::new(Kernel::boot(BootOptions::default()).unwrap()))
+        .collect();
+    for (i, k) in ks.iter().enumerate() {
+        let idx = memlink_attach(k, &link, &IfOptions::default()).unwrap();
+        k.lock()
+            .in_addr_add(idx, Ipv4Addr::new(10, 0, 0, i as u8 + 1), 24, None)
+            .unwrap();
+    }
+    let sa = |a: [u8; 4], p: u16| SockAddr::Inet(SocketAddr::from((a, p)));
+    let b = ks[1].clone();
+    let srv = b.socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_DGRAM, 0).unwrap();
+    b.bind(srv, &sa([0, 0, 0, 0], 7)).unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        for _ in 0..n + 1 {
+            let r = b.recvmsg(srv, &mut [&mut buf], 0).unwrap();
+            b.sendmsg(srv, &[&buf[..r.len]], r.from.as_ref(), 0)
+                .unwrap();
+        }
+    });
+    let a = &ks[0];
+    let c = a.socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_DGRAM, 0).unwrap();
+    let to = sa([10, 0, 0, 2], 7);
+    let mut buf = [0u8; 64];
+    // The first exchange resolves ARP.
+    a.sendmsg(c, &[b"warm"], Some(&to), 0).unwrap();
+    a.recvmsg(c, &mut [&mut buf], 0).unwrap();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        a.sendmsg(c, &[&(i as u64).to_ne_bytes()], Some(&to), 0)
+            .unwrap();
+        a.recvmsg(c, &mut [&mut buf], 0).unwrap();
+        out.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    echo.join().unwrap();
+    out
+}
+
+fn linux_tcp_bulk(bytes: usize) -> f64 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let rx = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut b = vec![0u8; 65536];
+        let mut got = 0;
+        while got < bytes {
+            got += s.read(&mut b).unwrap();
+        }
+    });
+    let mut s = TcpStream::connect(addr).unwrap();
+    let b = vec![0x5au8; 8192];
+    let t = Instant::now();
+    let mut sent = 0;
+    while sent < bytes {
+        s.write_all(&b).unwrap();
+        sent += b.len();
+    }
+    rx.join().unwrap();
+    bytes as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
+fn sockin_tcp_bulk(bytes: usize) -> f64 {
+    let boot = || {
+        Arc::new(
+            Kernel::boot(BootOptions {
+                net: NetConfig::parse("sockin").unwrap(),
+                ..BootOptions::default()
+            })
+            .unwrap(),
+        )
+    };
+    let (ka, kb) = (boot(), boot());
+    let l = kb
+        .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_STREAM, 0)
+        .unwrap();
+    kb.bind(l, &SockAddr::Inet("127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    kb.listen(l, 1).unwrap();
+    let to = kb.getsockname(l).unwrap();
+    let kb2 = kb.clone();
+    let rx = std::thread::spawn(move || {
+        let (s, _) = kb2.accept(l, None).unwrap();
+        let mut b = vec![0u8; 65536];
+        let mut got = 0;
+        while got < bytes {
+            got += kb2.read(s, &mut b).unwrap();
+        }
+    });
+    let s = ka
+        .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_STREAM, 0)
+        .unwrap();
+    ka.connect(s, &to).unwrap();
+    let b = vec![0x5au8; 8192];
+    let t = Instant::now();
+    let mut sent = 0;
+    while sent < bytes {
+        sent += ka.write(s, &b).unwrap();
+    }
+    rx.join().unwrap();
+    bytes as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
+fn main() {
+    let n = if quick() { 2000 } else { 20_000 };
+    let bytes = if quick() { 64 << 20 } else { 1 << 30 };
+    println!(
+        "rumpnet bench ({} CPUs; one run, same machine)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    let (lm, la, lp) = stats(linux_udp_rtt(n));
+    let (rm, ra, rp) = stats(rump_udp_rtt(n));
+    println!("UDP round trip, {n} x 8 bytes, microseconds (median / mean / p99)");
+    println!("  linux loopback        {lm:8.1} {la:8.1} {lp:8.1}");
+    println!("  rump memlink (own)    {rm:8.1} {ra:8.1} {rp:8.1}");
+    println!(
+        "  ratio rump/linux      {:8.2}x (median; lower is better)",
+        rm / lm
+    );
+    println!();
+    let lt = linux_tcp_bulk(bytes);
+    let st = sockin_tcp_bulk(bytes);
+    println!("TCP bulk, {} MiB in 8 KiB writes, MB/s", bytes >> 20);
+    println!("  linux loopback        {lt:8.0}");
+    println!("  rump sockin           {st:8.0}");
+    println!(
+        "  ratio sockin/linux    {:8.2}x (higher is better)",
+        st / lt
+    );
+    println!("  rump own-stack TCP    n/a (no TCP in the own stack yet)");
+}
