@@ -28,6 +28,8 @@ examples: build
 	    tests/c/errno_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
 	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -D_DEFAULT_SOURCE -I include -o tests/c/build/macro_test \
 	    tests/c/macro_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -I include -o tests/c/build/netconfig_test \
+	    tests/c/netconfig_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
 
 headers:
 	$(CARGO) run -q --release -p rumpgen -- generate include/rump

@@ -27,6 +27,64 @@ int rump_init(void);
  */
 const char *rump_pub_errno_name(int error);
 
+/**
+ * Create interface `ifname` (SIOCIFCREATE). Names `memN` make an Ethernet interface
+ * on the process's in-memory test link (shmif and virtif interfaces come with their
+ * drivers, through `RUMP_NET`). The interface starts down and without an address.
+ * Returns 0, `RUMP_EEXIST` when an interface has that name, `RUMP_ENXIO` for a name
+ * this build cannot create.
+ */
+int rump_pub_netconfig_ifcreate(const char *ifname);
+
+/**
+ * Give interface `ifname` the IPv4 address `addr` with netmask `mask`, both dotted
+ * quads, and the broadcast address they imply (SIOCAIFADDR, which also brings the
+ * interface up and adds the route to its subnet). Returns 0, `RUMP_EINVAL` for a
+ * string that is not an address or a mask that is not contiguous, `RUMP_ENXIO` for no
+ * such interface.
+ */
+int rump_pub_netconfig_ipv4_ifaddr(const char *ifname, const char *addr, const char *mask);
+
+/**
+ * Bring interface `ifname` up. Returns 0 or `RUMP_ENXIO`.
+ */
+int rump_pub_netconfig_ifup(const char *ifname);
+
+/**
+ * Take interface `ifname` down. Returns 0 or `RUMP_ENXIO`.
+ */
+int rump_pub_netconfig_ifdown(const char *ifname);
+
+/**
+ * Add the default route through gateway `gwaddr`, a dotted quad: an `RTM_ADD` written
+ * to a routing socket, as netconfig.c does, so routing sockets hear of it. Returns 0,
+ * `RUMP_EINVAL` for a bad string, `RUMP_ENETUNREACH` when no interface reaches the
+ * gateway, `RUMP_EEXIST` when there is a default route, `RUMP_EAFNOSUPPORT` when the
+ * kernel runs sockin.
+ */
+int rump_pub_netconfig_ipv4_gw(const char *gwaddr);
+
+/**
+ * Create an interface on the shmif bus in file `path` (created if missing; a file that
+ * is not a bus is refused with `RUMP_EFTYPE`) and store its unit number (the N of
+ * `shmifN`) in `*unit` when `unit` is not NULL. The interface starts without an
+ * address: configure it with the Figure 5 ioctls. Returns 0 or a NetBSD errno.
+ */
+int rump_pub_shmif_create(const char *path, int *unit);
+
+/**
+ * Capture everything interface `ifname` sends and receives into the pcap file `path`
+ * (replaced if it exists), readable by `tcpdump -r`. Returns 0, `RUMP_ENXIO` for no
+ * such interface, or the host's error for the file.
+ */
+int rump_pub_pcap_open(const char *ifname, const char *path);
+
+/**
+ * Stop the capture of interface `ifname` (flushing and closing its file). Returns 0
+ * or `RUMP_ENXIO`.
+ */
+int rump_pub_pcap_close(const char *ifname);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -157,6 +157,7 @@ int rump_sys_fcntl(int fd, int cmd, long arg);
 
 /**
  * ioctl(2); the size of `*data` is encoded in `com` (NetBSD's IOCPARM_LEN).
+ * SIOCGIFCONF, whose argument points on to a buffer, is handled here for every socket.
  */
 int rump_sys_ioctl(int fd, unsigned long com, void *data);
 
@@ -170,6 +171,23 @@ int rump_sys_poll(rump_pollfd *fds, rump_nfds_t nfds, int timeout);
  * `RUMP_FD_SETSIZE` when `nd` says so).
  */
 int rump_sys_select(int nd, rump_fd_set *inp, rump_fd_set *ou, rump_fd_set *ex, rump_timeval *tv);
+
+/**
+ * __sysctl(2) (NetBSD: sys___sysctl): read the variable an integer name of `namelen`
+ * components leads to into `oldp` and replace it with the `newlen` bytes at `newp`.
+ * `*oldlenp` is the room at `oldp` on entry and the value's length on return, also
+ * when the call fails; with `oldp` NULL only the length is reported. A short buffer
+ * gets what fits and `ENOMEM`. Errors: `EINVAL` for `namelen` 0 or above
+ * `RUMP_CTL_MAXNAME`, an interior node or a new value of the wrong size; `EFAULT` for
+ * a bad pointer (a NULL `name`); `ENOENT` for an unknown name; `EPERM` for a write to
+ * a read-only variable.
+ */
+int rump_sys___sysctl(const int *name,
+                      unsigned int namelen,
+                      void *oldp,
+                      size_t *oldlenp,
+                      const void *newp,
+                      size_t newlen);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -723,6 +723,46 @@
 
 #define RUMP_LINK_STATE_UP 2
 
+/**
+ * Most components in a sysctl name.
+ */
+#define RUMP_CTL_MAXNAME 12
+
+/**
+ * `kern.*`: the kernel's identity and limits.
+ */
+#define RUMP_CTL_KERN 1
+
+/**
+ * `net.*`: networking; the second component is the protocol family.
+ */
+#define RUMP_CTL_NET 4
+
+/**
+ * `kern.ostype` (a read-only string).
+ */
+#define RUMP_KERN_OSTYPE 1
+
+/**
+ * `net.inet.ip.forwarding`.
+ */
+#define RUMP_IPCTL_FORWARDING 1
+
+/**
+ * `net.inet.ip.ttl`.
+ */
+#define RUMP_IPCTL_DEFTTL 3
+
+/**
+ * `net.inet.udp.sendspace`.
+ */
+#define RUMP_UDPCTL_SENDSPACE 2
+
+/**
+ * `net.inet.udp.recvspace`.
+ */
+#define RUMP_UDPCTL_RECVSPACE 3
+
 #define RUMP_EPERM 1
 
 #define RUMP_ENOENT 2

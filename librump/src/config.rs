@@ -206,8 +206,8 @@ impl NetConfig {
 /// (always with `lo0`) and the statements in order.
 ///
 /// # Errors
-/// `ENODEV` for interface statements whose driver this build lacks (shmif and virtif
-/// are later work), `ENXIO` for a pcap statement naming no interface, route errors,
+/// `ENODEV` for `virtif` (its driver is later work), the host's error for a bus file
+/// (`EFTYPE` for a file that is not a bus), `ENXIO` for a pcap statement naming no interface, route errors,
 /// host errors.
 pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
     if net.sockin() {
@@ -225,13 +225,20 @@ pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
             NetStmt::Pcap { ifname, file } => {
                 k.lock().if_pcap_open(ifname, std::path::Path::new(file))
             }
-            NetStmt::Shmif { .. } | NetStmt::Virtif { .. } => Err(Errno::ENODEV),
+            NetStmt::Shmif {
+                bus,
+                addr,
+                prefixlen,
+                opts,
+            } => crate::drivers::shmif::shmif_attach(k, std::path::Path::new(bus), opts)
+                .and_then(|i| k.lock().in_addr_add(i, *addr, *prefixlen, None)),
+            NetStmt::Virtif { .. } => Err(Errno::ENODEV),
         };
         if let Err(e) = r {
             let text = net.texts.get(i).map_or("?", String::as_str);
             let msg = match e {
                 Errno::ENODEV => format!(
-                    "RUMP_NET: '{text}': this build has no driver for it yet (shmif and virtif are still to come)"
+                    "RUMP_NET: '{text}': this build has no driver for it yet (virtif is still to come)"
                 ),
                 _ => format!("RUMP_NET: '{text}': {e} ({})", e.name()),
             };

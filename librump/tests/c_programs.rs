@@ -1,6 +1,7 @@
 //! The C programs, built by `make` against include/ and librump.so, run for real:
 //! the echo client and server against host peers on loopback, the macro-wrapped ttcp
-//! between two processes, and the errno conformance test.
+//! between two processes, Figure 5's network configuration, and the errno conformance
+//! tests.
 //!
 //! `make test` builds them first; run alone, `make examples` must have run.
 
@@ -312,4 +313,179 @@ fn c_figure4_macro_wrapped_calls() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(so.contains(" 0 failed"), "{so}");
+}
+
+/// Run a program on the kernel's own stack (no `RUMP_NET`: lo0 only, the program
+/// creates its interfaces), with space-separated arguments.
+fn own_stack(rel: &str, args: &str) -> Output {
+    let mut c = Command::new(prog(rel));
+    c.env_remove("RUMP_NET").args(args.split_whitespace());
+    run_with_timeout(c, Duration::from_secs(30))
+}
+
+/// The paper's Figure 5: SIOCAIFADDR on a configuration socket, a default route
+/// written to a routing socket as route(8) does, everything read back (addresses,
+/// flags, SIOCGIFCONF, RTM_GET through the gateway) and net.inet.ip.forwarding set
+/// with __sysctl.
+#[test]
+fn c_figure5_configures_an_interface_and_reads_it_back() {
+    let out = own_stack("examples-c/build/figure5", "");
+    assert_ok(&out, "figure5: ok");
+    let so = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "created mem0",
+        "SIOCGIFADDR mem0: 10.0.2.15\n",
+        "SIOCGIFBRDADDR mem0: 10.0.2.255\n",
+        "SIOCGIFNETMASK mem0: 255.255.255.0\n",
+        "SIOCGIFFLAGS mem0: 0x8043 UP RUNNING\n",
+        "SIOCGIFCONF: 2 entries\n  lo0 127.0.0.1\n  mem0 10.0.2.15\n",
+        "RTM_ADD default 10.0.2.2: done, reply of 160 bytes\n",
+        "RTM_GET 198.51.100.1: gateway 10.0.2.2 interface mem0 flags 0x843\n",
+        "net.inet.ip.forwarding: 0\nnet.inet.ip.forwarding: 0 -> 1\n",
+    ] {
+        assert!(so.contains(want), "missing {want:?} in:\n{so}");
+    }
+    let out = own_stack(
+        "examples-c/build/figure5",
+        "mem5 172.16.5.9 172.16.5.255 255.255.255.0 172.16.5.1",
+    );
+    assert_ok(
+        &out,
+        "RTM_GET 198.51.100.1: gateway 172.16.5.1 interface mem5",
+    );
+}
+
+/// Figure 5's failures name the call and the NetBSD errno.
+#[test]
+fn c_figure5_names_the_failing_call_and_errno() {
+    for (args, want) in [
+        (
+            "mem0 10.0.2.15 10.0.2.255 255.255.255.0 10.9.9.9",
+            "RTM_ADD: ENETUNREACH (51)",
+        ),
+        (
+            "foo0 10.0.2.15 10.0.2.255 255.255.255.0 10.0.2.2",
+            "rump_pub_netconfig_ifcreate: ENXIO (6)",
+        ),
+        (
+            "mem0 10.0.2.15 10.0.2.255 255.0.255.0 10.0.2.2",
+            "SIOCAIFADDR: EINVAL (22)",
+        ),
+    ] {
+        let out = own_stack("examples-c/build/figure5", args);
+        let se = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.code() == Some(1) && se.contains(want),
+            "{args}: status {:?}, stderr:\n{se}",
+            out.status
+        );
+    }
+}
+
+/// Bad interface ioctls, routing messages, __sysctl names and netconfig arguments get
+/// NetBSD's errno values.
+#[test]
+fn c_netconfig_errno_conformance() {
+    let out = own_stack("tests/c/build/netconfig_test", "");
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{so}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains(" 0 failed"), "{so}");
+}
+
+/// A fresh directory for bus files, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("rumpnet-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start_echo_server_env(args: &[&str], net: &str) -> (Daemon, u16) {
+    let mut c = Command::new(prog("examples-c/build/echo_server"));
+    c.env("RUMP_NET", net)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    (Daemon(child), port)
+}
+
+/// Two processes, each with its own kernel and IPv4 stack, on one shmif bus: the C echo
+/// client and server over UDP through the kernels' own stacks.
+#[test]
+fn c_udp_echo_between_two_processes_on_a_shmif_bus() {
+    let d = TempDir::new("shmif2");
+    let bus = d.0.join("bus");
+    let (_srv, port) = start_echo_server_env(
+        &["-u", "7"],
+        &format!("shmif {} 10.0.0.2/24", bus.display()),
+    );
+    let mut c = Command::new(prog("examples-c/build/echo_client"));
+    c.env("RUMP_NET", format!("shmif {} 10.0.0.1/24", bus.display()))
+        .args(["-u", "-b", "65536", "10.0.0.2", &port.to_string()]);
+    let out = run_with_timeout(c, Duration::from_secs(60));
+    assert_ok(&out, "ok 65536");
+}
+
+/// The paper's Figure 6/7 with processes: a router process between two buses, the echo
+/// server behind it, the client on the other side, each end with the router as its
+/// default gateway.
+#[test]
+fn c_udp_echo_through_a_router_process() {
+    let d = TempDir::new("routed");
+    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    let mut r = Command::new(prog("examples-c/build/router"));
+    r.env(
+        "RUMP_NET",
+        format!(
+            "shmif {} 10.0.1.1/24; shmif {} 10.0.2.1/24; forward",
+            a.display(),
+            b.display()
+        ),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    let mut rchild = r.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(rchild.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "router ready");
+    let _router = Daemon(rchild);
+    let (_srv, port) = start_echo_server_env(
+        &["-u", "7"],
+        &format!("shmif {} 10.0.2.2/24; route default 10.0.2.1", b.display()),
+    );
+    let mut c = Command::new(prog("examples-c/build/echo_client"));
+    c.env(
+        "RUMP_NET",
+        format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display()),
+    )
+    .args(["-u", "-b", "65536", "10.0.2.2", &port.to_string()]);
+    let out = run_with_timeout(c, Duration::from_secs(60));
+    assert_ok(&out, "ok 65536");
 }

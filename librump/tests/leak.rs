@@ -54,7 +54,12 @@ fn open_and_close_100000_sockets_leaks_nothing() {
 }
 
 fn own_stack_udp_sockets_leave_nothing_behind() {
-    let k = Kernel::boot(BootOptions::default()).unwrap();
+    // A hand-driven kernel: no netisr thread holds frames while we look.
+    let k = Kernel::boot(BootOptions {
+        hypervisor: rump::rumpuser::TestHypervisor::new(3),
+        ..BootOptions::default()
+    })
+    .unwrap();
     let to = rump::kern::sockaddr::SockAddr::Inet("127.0.0.1:9".parse().unwrap());
     for _ in 0..1000 {
         let s = k.socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_DGRAM, 0).unwrap();
@@ -66,6 +71,7 @@ fn own_stack_udp_sockets_leave_nothing_behind() {
         if i % 10 == 0 {
             // bound to an ephemeral port by the send; port 9 answers with ICMP
             let _ = k.sendmsg(s, &[b"x"], Some(&to), 0);
+            k.netisr_run();
         }
         k.close(s).unwrap();
     }

@@ -5,8 +5,8 @@
 //!
 //! Values come from NetBSD's sys/sys/socket.h, sys/sys/errno.h, sys/netinet/in.h,
 //! sys/netinet6/in6.h, sys/netinet/in_var.h, sys/netinet/tcp.h, sys/sys/fcntl.h,
-//! sys/sys/poll.h, sys/sys/fd_set.h, sys/sys/filio.h, sys/sys/sockio.h, sys/sys/ioccom.h
-//! and sys/net/if.h.
+//! sys/sys/poll.h, sys/sys/fd_set.h, sys/sys/filio.h, sys/sys/sockio.h, sys/sys/ioccom.h,
+//! sys/sys/sysctl.h, sys/netinet/udp_var.h, sys/net/if.h and sys/net/route.h.
 //!
 //! Rules of this file, which rumpgen relies on:
 //! - every constant is a literal (or the name of another constant), so cbindgen can emit it;
@@ -399,6 +399,27 @@ pub const RUMP_IFF_CANTCHANGE: c_int = 0x8f52;
 pub const RUMP_LINK_STATE_UNKNOWN: c_int = 0;
 pub const RUMP_LINK_STATE_DOWN: c_int = 1;
 pub const RUMP_LINK_STATE_UP: c_int = 2;
+
+// ---- sys/sys/sysctl.h, sys/netinet/in.h, sys/netinet/udp_var.h: sysctl names ----
+// The integer names `__sysctl` takes; kern/kern_sysctl.rs registers the nodes under the
+// same numbers.
+
+/// Most components in a sysctl name.
+pub const RUMP_CTL_MAXNAME: c_int = 12;
+/// `kern.*`: the kernel's identity and limits.
+pub const RUMP_CTL_KERN: c_int = 1;
+/// `net.*`: networking; the second component is the protocol family.
+pub const RUMP_CTL_NET: c_int = 4;
+/// `kern.ostype` (a read-only string).
+pub const RUMP_KERN_OSTYPE: c_int = 1;
+/// `net.inet.ip.forwarding`.
+pub const RUMP_IPCTL_FORWARDING: c_int = 1;
+/// `net.inet.ip.ttl`.
+pub const RUMP_IPCTL_DEFTTL: c_int = 3;
+/// `net.inet.udp.sendspace`.
+pub const RUMP_UDPCTL_SENDSPACE: c_int = 2;
+/// `net.inet.udp.recvspace`.
+pub const RUMP_UDPCTL_RECVSPACE: c_int = 3;
 
 // ---- errno (sys/sys/errno.h); kern/errno.rs holds the same numbers ----
 pub const RUMP_EPERM: c_int = 1;
@@ -1282,6 +1303,32 @@ mod tests {
         );
         assert_eq!(RUMP_NFDBITS as usize, rump_fd_mask::BITS as usize);
         assert_eq!(RUMP_IFNAMSIZ as usize, size_of::<rump_ifreq_ifrn>());
+    }
+
+    #[test]
+    fn sysctl_names_match_the_kernel_tree() {
+        use crate::kern::kern_sysctl as ks;
+        assert_eq!(RUMP_CTL_MAXNAME as usize, ks::CTL_MAXNAME);
+        assert_eq!((RUMP_CTL_KERN, RUMP_CTL_NET), (ks::CTL_KERN, ks::CTL_NET));
+        assert_eq!(
+            (RUMP_IPCTL_FORWARDING, RUMP_IPCTL_DEFTTL),
+            (ks::IPCTL_FORWARDING, ks::IPCTL_DEFTTL)
+        );
+        assert_eq!(
+            (RUMP_UDPCTL_SENDSPACE, RUMP_UDPCTL_RECVSPACE),
+            (ks::UDPCTL_SENDSPACE, ks::UDPCTL_RECVSPACE)
+        );
+        let s = ks::Sysctl::new();
+        let fwd = s.lookup_name("net.inet.ip.forwarding").unwrap();
+        assert_eq!(
+            fwd,
+            [
+                RUMP_CTL_NET,
+                RUMP_PF_INET,
+                RUMP_IPPROTO_IP,
+                RUMP_IPCTL_FORWARDING
+            ]
+        );
     }
 
     #[test]

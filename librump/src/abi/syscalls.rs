@@ -5,16 +5,17 @@
 //! `include/rump/rump_syscalls.h`.
 #![allow(clippy::missing_safety_doc)]
 
-use std::os::raw::{c_int, c_long, c_ulong, c_void};
+use std::os::raw::{c_int, c_long, c_uint, c_ulong, c_void};
 use std::time::Duration;
 
 use super::boundary::{copyin, copyin_sockaddr, copyout, copyout_sockaddr, sys};
 use super::boundary::{user_slice, user_slice_mut, ErrnoAbi, SaAbi};
 use super::netbsd::{
-    rump_fd_set, rump_iovec, rump_msghdr, rump_nfds_t, rump_pollfd, rump_sigset_t, rump_sockaddr,
-    rump_socklen_t, rump_ssize_t, rump_timeval,
+    rump_fd_set, rump_ifconf, rump_ifreq, rump_iovec, rump_msghdr, rump_nfds_t, rump_pollfd,
+    rump_sigset_t, rump_sockaddr, rump_socklen_t, rump_ssize_t, rump_timeval,
 };
 use crate::kern::errno::{Errno, KResult};
+use crate::kern::kern_sysctl::CTL_MAXNAME;
 use crate::kern::sys_generic::PollFd;
 use crate::kern::Kernel;
 
@@ -625,10 +626,59 @@ pub unsafe extern "C" fn rump_sys_fcntl(fd: c_int, cmd: c_int, arg: c_long) -> c
     sys("fcntl", ErrnoAbi::NetBsd, |k| k.fcntl(fd, cmd, arg))
 }
 
+/// SIOCGIFCONF (NetBSD: net/if.c ifconf): a `struct ifreq` with the name and the
+/// `sockaddr_in` in `ifr_addr` for every inet address of every interface, and one with
+/// an empty address for an interface without any. Entries that do not fit whole are
+/// left out and `ifc_len` becomes the bytes written; with a NULL `ifc_buf`, `ifc_len`
+/// becomes the bytes needed. Unlike NetBSD, no `AF_LINK` entries are listed.
+///
+/// # Errors
+/// `EFAULT` for a bad pointer, `EINVAL` for a negative `ifc_len`.
+///
+/// # Safety
+/// `ifc` must point at a `struct ifconf` whose `ifc_buf`, unless NULL, has `ifc_len`
+/// writable bytes, unless NULL or in the first page.
+unsafe fn ifconf(k: &Kernel, ifc: *mut rump_ifconf) -> KResult<()> {
+    // SAFETY: caller promise: a struct ifconf at `ifc`.
+    let mut c = unsafe { copyin(ifc)? };
+    let entries = k.lock().ifconf();
+    let sz = std::mem::size_of::<rump_ifreq>();
+    // SAFETY: both members of the union are pointers; reading either is reading it.
+    let req = unsafe { c.ifc_ifcu.ifcu_req };
+    if req.is_null() {
+        c.ifc_len = i32::try_from(entries.len() * sz).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: caller promise.
+        return unsafe { copyout(ifc, c) };
+    }
+    let space = usize::try_from(c.ifc_len).map_err(|_| Errno::EINVAL)?;
+    let n = entries.len().min(space / sz);
+    for (i, (name, addr)) in entries.iter().take(n).enumerate() {
+        let mut r = rump_ifreq::new(name.as_bytes()).map_err(|_| Errno::ENAMETOOLONG)?;
+        if let Some(a) = addr {
+            let sin = &mut r.ifru_bytes_mut()[..16];
+            sin[0] = 16;
+            sin[1] = super::netbsd::RUMP_AF_INET as u8;
+            sin[4..8].copy_from_slice(&a.octets());
+        }
+        // SAFETY: caller promise: `ifc_len` writable bytes at `ifc_buf`, which hold
+        // entry `i` since (i + 1) * sz <= ifc_len.
+        unsafe { copyout(req.wrapping_add(i), r)? };
+    }
+    c.ifc_len = (n * sz) as c_int;
+    // SAFETY: caller promise.
+    unsafe { copyout(ifc, c) }
+}
+
 /// ioctl(2); the size of `*data` is encoded in `com` (NetBSD's IOCPARM_LEN).
+/// SIOCGIFCONF, whose argument points on to a buffer, is handled here for every socket.
 #[no_mangle]
 pub unsafe extern "C" fn rump_sys_ioctl(fd: c_int, com: c_ulong, data: *mut c_void) -> c_int {
     sys("ioctl", ErrnoAbi::NetBsd, |k| {
+        if com == super::netbsd::RUMP_SIOCGIFCONF {
+            k.getsock_check(fd)?;
+            // SAFETY: caller promise: a struct ifconf at `data`.
+            return unsafe { ifconf(k, data.cast()) };
+        }
         let len = ((com >> 16) & 0x1fff) as usize;
         // SAFETY: caller promise: `data` has the size the request encodes.
         let d = unsafe { user_slice_mut(data.cast(), len)? };
@@ -716,5 +766,84 @@ pub unsafe extern "C" fn rump_sys_select(
                 )
             })
         }
+    })
+}
+
+/// Largest old value `__sysctl` passes through its bounce buffer: far more than any
+/// leaf holds (strings are at most 256 bytes).
+const SYSCTL_OLD_MAX: usize = 64 * 1024;
+
+/// Largest new value `__sysctl` reads. A longer one fits no leaf, so it is not read:
+/// the tree sees that many zero bytes instead and refuses them with the leaf's own
+/// error (`EINVAL` for the size, `EPERM` for a read-only leaf, `ENOENT`, ...).
+const SYSCTL_NEW_MAX: usize = 64 * 1024;
+
+/// __sysctl(2) (NetBSD: sys___sysctl): read the variable an integer name of `namelen`
+/// components leads to into `oldp` and replace it with the `newlen` bytes at `newp`.
+/// `*oldlenp` is the room at `oldp` on entry and the value's length on return, also
+/// when the call fails; with `oldp` NULL only the length is reported. A short buffer
+/// gets what fits and `ENOMEM`. Errors: `EINVAL` for `namelen` 0 or above
+/// `RUMP_CTL_MAXNAME`, an interior node or a new value of the wrong size; `EFAULT` for
+/// a bad pointer (a NULL `name`); `ENOENT` for an unknown name; `EPERM` for a write to
+/// a read-only variable.
+#[no_mangle]
+pub unsafe extern "C" fn rump_sys___sysctl(
+    name: *const c_int,
+    namelen: c_uint,
+    oldp: *mut c_void,
+    oldlenp: *mut usize,
+    newp: *const c_void,
+    newlen: usize,
+) -> c_int {
+    sys("__sysctl", ErrnoAbi::NetBsd, |k| {
+        let oldlen = if oldlenp.is_null() {
+            0
+        } else {
+            // SAFETY: caller promise: a size_t at `oldlenp`.
+            unsafe { copyin(oldlenp)? }
+        };
+        if namelen < 1 || namelen as usize > CTL_MAXNAME {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: caller promise: `namelen` ints at `name`.
+        let raw = unsafe { user_slice(name.cast::<u8>(), namelen as usize * 4)? };
+        let mib: Vec<i32> = raw
+            .chunks_exact(4)
+            .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let new: Option<Vec<u8>> = if newp.is_null() {
+            None
+        } else if newlen > SYSCTL_NEW_MAX {
+            Some(vec![0; SYSCTL_NEW_MAX + 1])
+        } else {
+            // SAFETY: caller promise: `newlen` bytes at `newp`.
+            Some(unsafe { user_slice(newp.cast(), newlen)? }.to_vec())
+        };
+        // The old value goes through a bounce buffer that starts as a copy of the
+        // caller's, so bytes the tree does not write stay as they were.
+        let room = if oldp.is_null() {
+            0
+        } else {
+            oldlen.min(SYSCTL_OLD_MAX)
+        };
+        // SAFETY: caller promise: `*oldlenp` bytes at `oldp`, of which `room` are read.
+        let mut bounce = unsafe { user_slice(oldp.cast::<u8>(), room)? }.to_vec();
+        let mut len = oldlen;
+        let old = (!oldp.is_null()).then_some(&mut bounce[..]);
+        let r = k.lock().sysctl.sysctl(&mib, old, &mut len, new.as_deref());
+        if room > 0 {
+            let n = room.min(len);
+            // SAFETY: caller promise: `room` writable bytes at `oldp`.
+            unsafe { user_slice_mut(oldp.cast::<u8>(), n)? }.copy_from_slice(&bounce[..n]);
+        }
+        // The length goes back even when the call failed; its own error counts only
+        // when there is no other.
+        let c = if oldlenp.is_null() {
+            Ok(())
+        } else {
+            // SAFETY: caller promise.
+            unsafe { copyout(oldlenp, len) }
+        };
+        r.and(c)
     })
 }

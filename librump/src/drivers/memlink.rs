@@ -31,13 +31,14 @@
 //! queue) is dated by the sending kernel's clock, which is the same thing when the
 //! kernels share a hypervisor. Reading a clock takes no lock.
 //!
-//! Each port draws from its own xorshift64, seeded from the options' `seed` through
-//! splitmix64, and every received frame consumes exactly five draws whatever the
-//! probabilities. A port's decisions therefore depend only on its options and on how
-//! many frames it has received: the same seed gives the same impairment, and changing
-//! one probability does not shift another impairment's pattern. Ports with equal seeds
-//! see equal decision sequences; give them different seeds for independent impairment.
-//! [`MemLink::set_impairment`] restarts the sequence from the new seed.
+//! The decisions are [`super::impair`]'s, shared with the shmif driver: each port has
+//! its own [`Impairment`], seeded from the options' `seed`, and every received frame
+//! consumes exactly five draws whatever the probabilities. A port's decisions therefore
+//! depend only on its options and on how many frames it has received: the same seed
+//! gives the same impairment, and changing one probability does not shift another
+//! impairment's pattern. Ports with equal seeds see equal decision sequences; give them
+//! different seeds for independent impairment. [`MemLink::set_impairment`] restarts the
+//! sequence from the new seed.
 //!
 //! # Locking and ownership
 //!
@@ -51,27 +52,24 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::impair::{copy_frame, Impairment};
 use crate::config::IfOptions;
 use crate::kern::errno::KResult;
 use crate::kern::kern_clock::duration_to_ticks;
 use crate::kern::kernel::KernelState;
-use crate::kern::mbuf::{MbufChain, MbufPool, MAX_HDR};
+use crate::kern::mbuf::MbufChain;
 use crate::kern::Kernel;
 use crate::net::ifnet::{flags, IfDriver, IfInput, IfType};
 use crate::rumpuser::Hypervisor;
-
-/// Length of the Ethernet header, which corruption leaves intact (ETHER_HDR_LEN).
-const ETHER_HDR_LEN: usize = 14;
 
 /// MTU of a memlink interface when the options name none (ETHERMTU).
 pub const MEMLINK_DEFAULT_MTU: u32 = 1500;
 
 /// The most ticks a reordered frame is held back beyond its delay.
-pub const REORDER_MAX_TICKS: u64 = 4;
+pub use super::impair::REORDER_MAX_TICKS;
 
 /// The first three bytes of every memlink address: locally administered, unicast.
 pub const MEMLINK_MAC_PREFIX: [u8; 3] = [0x02, 0x72, 0x75];
@@ -106,91 +104,32 @@ pub struct MemLinkStats {
     pub nobufs: u64,
 }
 
-/// Marsaglia's xorshift64: deterministic, cheap and good enough to pick impairments.
-#[derive(Clone, Debug)]
-struct XorShift64(u64);
-
-impl XorShift64 {
-    /// A generator from a seed, mixed with splitmix64 so that small seeds (0, 1, 2)
-    /// give unrelated, nonzero states.
-    fn seeded(seed: u64) -> Self {
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        // Zero is xorshift's one fixed point.
-        XorShift64(if z == 0 { 0x2545_f491_4f6c_dd1d } else { z })
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A uniform number in `[0, 1)`, from the top 53 bits.
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-}
-
-/// What a port does with one received frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Fate {
-    /// Dropped.
-    lost: bool,
-    /// Byte offset and bit mask to flip.
-    corrupt: Option<(usize, u8)>,
-    /// Deliveries: 1, or 2 when duplicated.
-    copies: usize,
-    /// Ticks held back for reordering (0: not reordered).
-    reorder_ticks: u64,
-    /// Ticks of link delay.
-    delay_ticks: u64,
-}
-
-impl Fate {
-    /// Draw the fate of a frame of `len` bytes: always five draws (see the module doc).
-    fn draw(opts: &IfOptions, rng: &mut XorShift64, len: usize) -> Fate {
-        let u_loss = rng.unit();
-        let u_corrupt = rng.unit();
-        let u_dup = rng.unit();
-        let u_reorder = rng.unit();
-        let aux = rng.next();
-        // A frame with nothing past the Ethernet header has no byte to corrupt.
-        let corrupt = (u_corrupt < opts.corrupt && len > ETHER_HDR_LEN).then(|| {
-            let span = (len - ETHER_HDR_LEN) as u64;
-            let off = ETHER_HDR_LEN + ((aux & 0xffff_ffff) % span) as usize;
-            (off, 1u8 << ((aux >> 32) & 7))
-        });
-        let reorder_ticks = if u_reorder < opts.reorder {
-            1 + (aux >> 40) % REORDER_MAX_TICKS
-        } else {
-            0
-        };
-        Fate {
-            lost: u_loss < opts.loss,
-            corrupt,
-            copies: if u_dup < opts.dup { 2 } else { 1 },
-            reorder_ticks,
-            delay_ticks: duration_to_ticks(Duration::from_millis(opts.delay_ms)),
-        }
-    }
-}
-
 /// One port of a link: where its frames go and how they are impaired.
 struct Port {
     /// The receiving kernel's input; `None` before connect and after detach.
     input: Option<IfInput>,
     /// The receiving kernel's host, whose clock dates delays (`None`: the sender's).
     clock: Option<Arc<dyn Hypervisor>>,
-    opts: IfOptions,
-    rng: XorShift64,
+    /// Options, random sequence and impairment counters (drivers/impair.rs).
+    imp: Impairment,
     lladdr: [u8; 6],
+    /// Delivery counters; the impairment counters live in `imp`.
     stats: MemLinkStats,
+}
+
+impl Port {
+    /// The delivery counters merged with the impairment counters.
+    fn stats(&self) -> MemLinkStats {
+        let i = self.imp.stats();
+        MemLinkStats {
+            lost: i.lost,
+            duplicated: i.duplicated,
+            reordered: i.reordered,
+            corrupted: i.corrupted,
+            delayed: i.delayed,
+            ..self.stats
+        }
+    }
 }
 
 /// An in-memory Ethernet segment joining ports of kernels in one process.
@@ -229,8 +168,7 @@ impl MemLink {
         ports.push(Port {
             input: None,
             clock: None,
-            rng: XorShift64::seeded(opts.seed),
-            opts,
+            imp: Impairment::new(opts),
             lladdr,
             stats: MemLinkStats::default(),
         });
@@ -275,7 +213,7 @@ impl MemLink {
     /// # Panics
     /// If `port` is not a port of this link.
     pub fn stats(&self, port: usize) -> MemLinkStats {
-        self.ports.lock()[port].stats
+        self.ports.lock()[port].stats()
     }
 
     /// The impairment of the frames `port` receives.
@@ -283,7 +221,7 @@ impl MemLink {
     /// # Panics
     /// If `port` is not a port of this link.
     pub fn impairment(&self, port: usize) -> IfOptions {
-        self.ports.lock()[port].opts.clone()
+        self.ports.lock()[port].imp.opts().clone()
     }
 
     /// Change the impairment of the frames `port` receives, reseeding its generator
@@ -292,10 +230,7 @@ impl MemLink {
     /// # Panics
     /// If `port` is not a port of this link.
     pub fn set_impairment(&self, port: usize, opts: IfOptions) {
-        let mut ports = self.ports.lock();
-        let p = &mut ports[port];
-        p.rng = XorShift64::seeded(opts.seed);
-        p.opts = opts;
+        self.ports.lock()[port].imp.reset(opts);
     }
 
     /// Send a frame from port `from` to every other connected port. `k` is the sending
@@ -319,26 +254,21 @@ impl MemLink {
             let Some(input) = p.input.as_ref().filter(|_| i != from) else {
                 continue;
             };
-            let fate = Fate::draw(&p.opts, &mut p.rng, len);
-            let st = &mut p.stats;
-            if fate.lost {
-                st.lost += 1;
+            let fate = p.imp.decide(len);
+            if fate.drop {
                 continue;
             }
-            st.corrupted += u64::from(fate.corrupt.is_some());
-            st.duplicated += u64::from(fate.copies > 1);
-            st.reordered += u64::from(fate.reorder_ticks > 0);
-            st.delayed += u64::from(fate.delay_ticks > 0);
-            let hold = fate.delay_ticks + fate.reorder_ticks;
+            let st = &mut p.stats;
+            let hold = fate.extra_delay_ticks();
             let not_before = match (hold, &p.clock) {
                 (0, _) => 0,
                 (_, None) => sender_now + hold,
                 (_, Some(h)) => duration_to_ticks(h.clock_monotonic()) + hold,
             };
-            let move_original = i == last && fate.corrupt.is_none();
-            for _ in 0..fate.copies - usize::from(move_original) {
+            let move_original = i == last && fate.corrupt_at.is_none();
+            for _ in 0..fate.copies() - usize::from(move_original) {
                 let src = bytes.get_or_insert_with(|| m.to_vec());
-                let Some(copy) = copy_frame(&k.pool, src, fate.corrupt) else {
+                let Some(copy) = copy_frame(&k.pool, src, fate.corrupt_at) else {
                     st.nobufs += 1;
                     continue;
                 };
@@ -362,20 +292,6 @@ impl MemLink {
                     p.stats.qdrops += 1;
                 }
             }
-        }
-    }
-}
-
-/// A copy of a frame from `pool`, with one bit flipped if `corrupt` says so; `None`
-/// when the pool is out of clusters.
-fn copy_frame(pool: &MbufPool, src: &[u8], corrupt: Option<(usize, u8)>) -> Option<MbufChain> {
-    match corrupt {
-        None => MbufChain::from_slice(pool, src, MAX_HDR).ok(),
-        Some((off, mask)) => {
-            let mut c = MbufChain::from_slice(pool, &src[..off], MAX_HDR).ok()?;
-            c.append_slice(pool, &[src[off] ^ mask]).ok()?;
-            c.append_slice(pool, &src[off + 1..]).ok()?;
-            Some(c)
         }
     }
 }
@@ -445,9 +361,12 @@ pub fn memlink_attach(k: &Kernel, link: &Arc<MemLink>, opts: &IfOptions) -> KRes
 #[cfg(test)]
 mod tests {
     use std::collections::{HashSet, VecDeque};
+    use std::time::Duration;
 
     use super::*;
+    use crate::drivers::impair::ETHER_HDR_LEN;
     use crate::kern::kernel::BootOptions;
+    use crate::kern::mbuf::MAX_HDR;
     use crate::net::ifnet::NetisrQueue;
     use crate::rumpuser::TestHypervisor;
 

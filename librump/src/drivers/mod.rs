@@ -10,6 +10,10 @@
 //! Drivers that talk to the host (a tap device, a shared-memory bus file) confine their
 //! host calls to a `sys.rs` of their own, the only place in this room where `unsafe`
 //! may appear. [`memlink`] needs none: it joins kernels of one process in memory, and
-//! is the link protocol tests run on (DESIGN.md's in-memory test link).
+//! is the link protocol tests run on (DESIGN.md's in-memory test link). [`shmif`] is an
+//! Ethernet bus in a file that kernels in any number of processes share. Both impair
+//! what they receive through [`impair`].
 
+pub mod impair;
 pub mod memlink;
+pub mod shmif;

@@ -6,4 +6,5 @@ pub mod if_ethersubr;
 pub mod if_loop;
 pub mod ifnet;
 pub mod route;
+pub mod rtsock;
 pub mod rtsock_msg;

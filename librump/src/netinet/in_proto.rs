@@ -53,5 +53,6 @@ pub fn inet_attach(k: &Kernel) -> KResult<()> {
         Box::new(LoopDriver),
     )?;
     g.in_addr_add(lo, Ipv4Addr::LOCALHOST, 8, None)?;
+    crate::net::rtsock::rts_attach(&mut g);
     Ok(())
 }

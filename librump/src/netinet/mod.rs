@@ -16,6 +16,12 @@ pub mod ip_input;
 pub mod ip_output;
 pub mod ip_reass;
 pub mod raw_ip;
+pub mod tcp_congctl;
+pub mod tcp_isn;
+pub mod tcp_reass;
+pub mod tcp_rtt;
+pub mod tcp_sack;
+pub mod tcp_seq;
 pub mod udp_usrreq;
 
 #[allow(clippy::module_inception)]

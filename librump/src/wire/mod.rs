@@ -56,6 +56,7 @@ pub mod fuzz;
 pub mod icmpv4;
 pub mod ipv4;
 pub mod pcap;
+pub mod tcp;
 pub mod udp;
 
 use std::fmt;
@@ -68,6 +69,7 @@ pub use icmpv4::{
 };
 pub use ipv4::{IpProtocol, Ipv4Option, Ipv4OptionsIter, Ipv4Packet, Ipv4Repr};
 pub use pcap::{PcapReader, PcapWriter};
+pub use tcp::{TcpFlags, TcpOption, TcpPacket, TcpRepr};
 pub use udp::{UdpPacket, UdpRepr};
 
 /// Why a packet could not be parsed. Each variant maps to a drop counter, never an errno.
