@@ -155,23 +155,7 @@ fn c_echo_client_gets_econnrefused_from_a_closed_port() {
 }
 
 fn start_echo_server(args: &[&str]) -> (Daemon, u16) {
-    let mut c = Command::new(prog("examples-c/build/echo_server"));
-    c.env("RUMP_NET", "sockin")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let mut child = c.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    (Daemon(child), port)
+    start_echo_server_env(args, "sockin")
 }
 
 #[test]
