@@ -13,7 +13,7 @@ all: build examples
 help:
 	@echo "make            build librump.so, the tools and the C examples (release)"
 	@echo "make test       everything CI checks: lint, headers, unit and end-to-end tests"
-	@echo "make demo       a 1 GiB ttcp transfer between two processes over sockin"
+	@echo "make demo       the routed network of processes on shmif buses, rping and ttcp"
 	@echo "make bench      rumpnet and the Linux kernel side by side, as ratios"
 	@echo "make headers    regenerate include/rump/*.h with the pinned cbindgen"
 	@echo "make install PREFIX=/usr/local   library, headers and rump.pc"
@@ -47,6 +47,9 @@ unit-test: build
 
 test: lint all header-check unit-test
 	sh tests/install.sh
+	rm -rf target/demo && DEMO_DIR=$(TOP)/target/demo sh tests/demo.sh > target/demo.out 2>&1 || { cat target/demo.out; exit 1; }
+	grep -q "50 messages sent, 50 echoed" target/demo.out || { cat target/demo.out; exit 1; }
+	@echo "PASS make demo (routed network on shmif, rping through the router)"
 
 demo: all
 	sh tests/demo.sh

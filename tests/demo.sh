@@ -1,30 +1,65 @@
 #!/bin/sh
-# make demo: a 1 GiB ttcp transfer between two processes, each with its own virtual
-# kernel, over sockin (the paper's section 2.2, no privileges), beside the same
-# transfer between two plain host processes.
+# make demo: the paper's section 4.2 setup, rootless, on shmif buses in a temporary
+# folder: a router process between two subnets, an echo daemon behind it, and from the
+# other side rping (UDP round-trip times) and ttcp (throughput, over UDP until the own
+# stack has TCP). Then ttcp over sockin beside the host kernel. Leaves a pcap of each
+# bus; stops every process it started, by PID.
 set -eu
 cd "$(dirname "$0")/.."
 B=examples-c/build
-PORT=${PORT:-$((20000 + $$ % 20000))}
-N=${N:-131072}   # buffers of 8 KiB: 1 GiB
+T=target/release
+DIR=${DEMO_DIR:-$(mktemp -d /tmp/rumpnet-demo.XXXXXX)}
+mkdir -p "$DIR"
+A="$DIR/bus-a"
+BB="$DIR/bus-b"
 pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-run() { # $1 = label, $2 = binary, env RUMP_NET may be set
-  label=$1; bin=$2
-  "$bin" -r -s -p "$PORT" 2>"/tmp/ttcp-r.$$" & rpid=$!; pids="$pids $rpid"
-  i=0; while ! grep -q "ttcp-r: buflen" "/tmp/ttcp-r.$$" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-  "$bin" -t -s -n "$N" -l 8192 -p "$PORT" 127.0.0.1 2>"/tmp/ttcp-t.$$"
-  wait "$rpid"
-  echo "== $label"; cat "/tmp/ttcp-t.$$" "/tmp/ttcp-r.$$" | grep -E "real seconds"
-  LAST_MBPS=$(sed -n 's/^ttcp-r: bytes=.* MBps=\([0-9.]*\).*/\1/p' "/tmp/ttcp-r.$$")
-  rm -f "/tmp/ttcp-t.$$" "/tmp/ttcp-r.$$"
-  PORT=$((PORT + 1))
+waitfor() { # $1 = file, $2 = text: wait (bounded) until a daemon says it is ready
+  i=0; while ! grep -q "$2" "$1" 2>/dev/null; do
+    i=$((i+1)); [ $i -lt 100 ] || { echo "demo: $1 never said '$2'" >&2; cat "$1" >&2; exit 1; }
+    sleep 0.05
+  done
 }
 
-run "host kernel (two plain processes)" "$B/ttcp"
-HOST_MBPS=$LAST_MBPS
-RUMP_NET=sockin; export RUMP_NET
-run "rump sockin (two virtual kernels, macro-wrapped ttcp)" "$B/ttcp-rump"
-echo "== sockin / host throughput: $(awk -v a="$LAST_MBPS" -v b="$HOST_MBPS" 'BEGIN { printf "%.2f", a / b }')x"
+echo "== routed network in $DIR"
+echo "   10.0.1.2 (client) --bus-a-- 10.0.1.1 [router] 10.0.2.1 --bus-b-- 10.0.2.2 (echod)"
+RUMP_NET="shmif $A 10.0.1.1/24; shmif $BB 10.0.2.1/24; forward" $B/router >"$DIR/router.out" 2>&1 &
+pids="$pids $!"
+waitfor "$DIR/router.out" "router ready"
+RUMP_NET="shmif $BB 10.0.2.2/24; route default 10.0.2.1" $B/echod 7 >"$DIR/echod.out" 2>&1 &
+pids="$pids $!"
+waitfor "$DIR/echod.out" "echod ready"
+CLIENT="shmif $A 10.0.1.2/24; route default 10.0.1.1"
+
+echo "== rping: UDP round trips through the router"
+RUMP_NET="$CLIENT" $B/rping -c 50 10.0.2.2 7 | tail -3
+
+echo "== ttcp -u: 16384 datagrams of 1400 bytes through the router (UDP has no flow control: the receiver reports what arrived)"
+RUMP_NET="shmif $BB 10.0.2.2/24; route default 10.0.2.1" $B/ttcp-rump -r -u -s -l 1400 -p 5001 2>"$DIR/ttcp-r.out" &
+rpid=$!; pids="$pids $rpid"
+waitfor "$DIR/ttcp-r.out" "ttcp-r: buflen"
+RUMP_NET="$CLIENT" $B/ttcp-rump -t -u -s -l 1400 -n 16384 -p 5001 10.0.2.2 2>"$DIR/ttcp-t.out" || true
+wait "$rpid" 2>/dev/null || true
+grep -h "real seconds" "$DIR/ttcp-t.out" "$DIR/ttcp-r.out" || cat "$DIR/ttcp-t.out" "$DIR/ttcp-r.out"
+
+echo "== packet captures of the buses"
+$T/shmif_dumpbus -p "$DIR/bus-a.pcap" "$A"
+$T/shmif_dumpbus -p "$DIR/bus-b.pcap" "$BB"
+echo "   $DIR/bus-a.pcap  $DIR/bus-b.pcap   (tcpdump -nn -r FILE)"
+
+echo "== TCP: ttcp over sockin (two virtual kernels on host sockets) beside the host kernel"
+PORT=$((20000 + $$ % 20000))
+run() { # $1 = label, $2 = binary
+  "$2" -r -s -p "$PORT" 2>"$DIR/r.out" & r=$!; pids="$pids $r"
+  waitfor "$DIR/r.out" "ttcp-r: buflen"; sleep 0.1
+  "$2" -t -s -n 32768 -l 8192 -p "$PORT" 127.0.0.1 2>"$DIR/t.out"
+  wait "$r" || true
+  echo "   $1: $(grep -h 'real seconds' "$DIR/r.out")"
+  MBPS=$(sed -n 's/^ttcp-r: bytes=.* MBps=\([0-9.]*\).*/\1/p' "$DIR/r.out")
+  PORT=$((PORT + 1))
+}
+run "host kernel " "$B/ttcp"; HOST=$MBPS
+RUMP_NET=sockin run "rump sockin" "$B/ttcp-rump"
+echo "   sockin / host throughput: $(awk -v a="$MBPS" -v b="$HOST" 'BEGIN { printf "%.2f", a / b }')x"
