@@ -29,8 +29,8 @@ const char *rump_pub_errno_name(int error);
 
 /**
  * Create interface `ifname` (SIOCIFCREATE). Names `memN` make an Ethernet interface
- * on the process's in-memory test link (shmif and virtif interfaces come with their
- * drivers, through `RUMP_NET`). The interface starts down and without an address.
+ * on the process's in-memory test link (shmif interfaces come from
+ * `rump_pub_shmif_create` or `RUMP_NET`). The interface starts down and without an address.
  * Returns 0, `RUMP_EEXIST` when an interface has that name, `RUMP_ENXIO` for a name
  * this build cannot create.
  */

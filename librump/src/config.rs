@@ -114,7 +114,7 @@ fn parse_opts(words: &[&str]) -> Result<IfOptions, String> {
                 o.mtu = Some(
                     v.parse()
                         .ok()
-                        .filter(|m| (68..=65535).contains(m))
+                        .filter(|m| (68..=9000).contains(m))
                         .ok_or_else(bad)?,
                 )
             }

@@ -411,8 +411,11 @@ pub unsafe extern "C" fn rump_host_fcntl(fd: c_int, cmd: c_int, arg: c_long) -> 
 pub unsafe extern "C" fn rump_host_ioctl(fd: c_int, req: c_ulong, data: *mut c_void) -> c_int {
     sys("ioctl", H, |k| {
         let r = h::ioctl_to_netbsd(req).ok_or(Errno::ENOTTY)?;
-        // SAFETY: caller promise: an int at `data` for these requests.
-        let d = unsafe { user_slice_mut(data.cast(), 4)? };
+        // The NetBSD encoding says how big the argument is (0 for FIOCLEX and friends,
+        // whose argument may be NULL).
+        let len = ((r >> 16) & 0x1fff) as usize;
+        // SAFETY: caller promise: `len` bytes at `data` for this request.
+        let d = unsafe { user_slice_mut(data.cast(), len)? };
         k.ioctl(fd, r, d)
     })
 }

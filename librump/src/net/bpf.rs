@@ -43,7 +43,11 @@ impl KernelState {
         let f = File::create(path).map_err(|e| {
             crate::abi::hostabi::errno_from_host(e.raw_os_error().unwrap_or(libc::EIO))
         })?;
-        let w = PcapWriter::new(BufWriter::new(f)).map_err(|_| Errno::EIO)?;
+        let linktype = match self.ifp(idx).map(|i| i.if_type) {
+            Some(crate::net::ifnet::IfType::Loop) => crate::wire::pcap::LINKTYPE_RAW,
+            _ => crate::wire::pcap::LINKTYPE_ETHERNET,
+        };
+        let w = PcapWriter::with_linktype(BufWriter::new(f), linktype).map_err(|_| Errno::EIO)?;
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();

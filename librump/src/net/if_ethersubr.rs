@@ -26,8 +26,11 @@ pub fn if_input(k: &mut KernelState, ifindex: usize, m: MbufChain) {
     };
     ifp.if_data.ifi_ipackets += 1;
     ifp.if_data.ifi_ibytes += m.len() as u64;
-    if let Some(tap) = ifp.if_pcap.as_mut() {
-        tap.tap(now, &m);
+    // lo0's packets were captured on their way out (looutput); not twice.
+    if ifp.if_type != IfType::Loop {
+        if let Some(tap) = ifp.if_pcap.as_mut() {
+            tap.tap(now, &m);
+        }
     }
     if !ifp.is_up() {
         ifp.if_data.ifi_iqdrops += 1;

@@ -44,8 +44,9 @@ pub mod flags {
     /// Supports multicast.
     pub const IFF_MULTICAST: i32 = 0x8000;
     /// Flags the user may change with SIOCSIFFLAGS.
-    pub const IFF_CANTCHANGE: i32 =
-        IFF_BROADCAST | IFF_POINTOPOINT | IFF_RUNNING | IFF_OACTIVE | IFF_LOOPBACK | IFF_MULTICAST;
+    /// NetBSD's IFF_CANTCHANGE (the same mask rumpdefs.h exports); RUNNING follows UP
+    /// here, as the drivers have nothing to bring up.
+    pub const IFF_CANTCHANGE: i32 = crate::abi::netbsd::RUMP_IFF_CANTCHANGE;
 }
 
 /// Interface statistics (`struct if_data` counters).

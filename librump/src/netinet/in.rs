@@ -178,6 +178,10 @@ impl KernelState {
     /// `ENXIO` (no such interface), `EADDRNOTAVAIL` (no address), `EINVAL`,
     /// `EAFNOSUPPORT`, `ENOTTY` for requests that are not interface ioctls.
     pub fn in_control(&mut self, cmd: u64, data: &mut [u8]) -> KResult<()> {
+        // Only the interface group ('i') names an interface.
+        if (cmd >> 8) & 0xff != u64::from(b'i') {
+            return Err(Errno::ENOTTY);
+        }
         let name = ifname(data)?;
         let ifindex = self.ifunit(&name).ok_or(Errno::ENXIO)?;
         match cmd {

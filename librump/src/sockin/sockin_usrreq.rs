@@ -511,7 +511,8 @@ fn sockin_flush(k: &mut KernelState, so: SocketId) {
 fn sockin_accept(k: &mut KernelState, head: SocketId, shared: &Arc<SockinShared>) {
     loop {
         let h = k.so(head);
-        if h.so_q.len() >= h.so_qlimit {
+        // A backlog of 0 still admits one connection, as NetBSD's.
+        if h.so_q.len() >= h.so_qlimit.max(1) {
             return; // resumes from rcvd() on accept
         }
         let Ok(p) = pcb(k, head) else {

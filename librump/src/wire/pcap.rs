@@ -21,6 +21,8 @@ pub const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 pub const SNAPLEN: u32 = 65535;
 /// LINKTYPE_ETHERNET.
 pub const LINKTYPE_ETHERNET: u32 = 1;
+/// LINKTYPE_RAW: bare IPv4/IPv6 packets (what lo0 carries).
+pub const LINKTYPE_RAW: u32 = 101;
 
 /// The longest record the reader accepts; anything longer is a corrupt file, not a frame.
 const MAX_RECORD: u32 = 256 * 1024;
@@ -37,14 +39,22 @@ impl<W: Write> PcapWriter<W> {
     /// # Errors
     ///
     /// Those of the write.
-    pub fn new(mut out: W) -> io::Result<Self> {
+    pub fn new(out: W) -> io::Result<Self> {
+        Self::with_linktype(out, LINKTYPE_ETHERNET)
+    }
+
+    /// A writer for another link type ([`LINKTYPE_RAW`] for bare IP packets).
+    ///
+    /// # Errors
+    /// When the global header cannot be written.
+    pub fn with_linktype(mut out: W, linktype: u32) -> io::Result<Self> {
         let mut header = [0u8; 24];
         header[0..4].copy_from_slice(&MAGIC_MICROS.to_le_bytes());
         header[4..6].copy_from_slice(&2u16.to_le_bytes());
         header[6..8].copy_from_slice(&4u16.to_le_bytes());
         // thiszone and sigfigs stay zero.
         header[16..20].copy_from_slice(&SNAPLEN.to_le_bytes());
-        header[20..24].copy_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
+        header[20..24].copy_from_slice(&linktype.to_le_bytes());
         out.write_all(&header)?;
         Ok(PcapWriter { out })
     }
