@@ -73,6 +73,17 @@ int rump_pub_netconfig_ipv4_gw(const char *gwaddr);
 int rump_pub_shmif_create(const char *path, int *unit);
 
 /**
+ * Create an interface on the host tap device `tapname` (the paper's if_virt), creating
+ * the tap when it is missing and the process has CAP_NET_ADMIN (root), and store its
+ * unit number (the N of `virtN`) in `*unit` when `unit` is not NULL. The interface
+ * starts without an address: configure it with the Figure 5 ioctls. Returns 0,
+ * `RUMP_ENAMETOOLONG` for a name over 15 bytes, `RUMP_EINVAL` for an empty one,
+ * `RUMP_EPERM` or `RUMP_EACCES` without the privileges to create or open the tap, or
+ * another NetBSD errno from the host.
+ */
+int rump_pub_virtif_create(const char *tapname, int *unit);
+
+/**
  * Capture everything interface `ifname` sends and receives into the pcap file `path`
  * (replaced if it exists), readable by `tcpdump -r`. Returns 0, `RUMP_ENXIO` for no
  * such interface, or the host's error for the file.

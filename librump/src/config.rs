@@ -206,8 +206,8 @@ impl NetConfig {
 /// (always with `lo0`) and the statements in order.
 ///
 /// # Errors
-/// `ENODEV` for `virtif` (its driver is later work), the host's error for a bus file
-/// (`EFTYPE` for a file that is not a bus), `ENXIO` for a pcap statement naming no interface, route errors,
+/// The host's error for a bus file (`EFTYPE` for a file that is not a bus) or a tap
+/// (`EPERM`/`EACCES` without privileges, printed with a hint), `ENXIO` for a pcap statement naming no interface, route errors,
 /// host errors.
 pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
     if net.sockin() {
@@ -232,16 +232,33 @@ pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
                 opts,
             } => crate::drivers::shmif::shmif_attach(k, std::path::Path::new(bus), opts)
                 .and_then(|i| k.lock().in_addr_add(i, *addr, *prefixlen, None)),
-            NetStmt::Virtif { .. } => Err(Errno::ENODEV),
+            NetStmt::Virtif {
+                tap,
+                addr,
+                prefixlen,
+                opts,
+            } => crate::drivers::virtif::virtif_attach(k, tap, opts)
+                .and_then(|i| k.lock().in_addr_add(i, *addr, *prefixlen, None)),
         };
         if let Err(e) = r {
             let text = net.texts.get(i).map_or("?", String::as_str);
-            let msg = match e {
-                Errno::ENODEV => format!(
-                    "RUMP_NET: '{text}': this build has no driver for it yet (virtif is still to come)"
-                ),
-                _ => format!("RUMP_NET: '{text}': {e} ({})", e.name()),
+            let hint = match (st, e) {
+                (NetStmt::Virtif { .. }, Errno::EPERM | Errno::EACCES) => {
+                    ": a tap takes root (CAP_NET_ADMIN) to create, or one made beforehand \
+                     for this user (ip tuntap add NAME mode tap user USER)"
+                }
+                (NetStmt::Virtif { .. }, Errno::ENOENT | Errno::ENODEV | Errno::ENXIO) => {
+                    ": the host has no /dev/net/tun (modprobe tun)"
+                }
+                (NetStmt::Virtif { .. }, Errno::ENAMETOOLONG) => {
+                    ": a tap name has at most 15 bytes"
+                }
+                (NetStmt::Virtif { .. }, Errno::EBUSY) => {
+                    ": the tap is attached to another process"
+                }
+                _ => "",
             };
+            let msg = format!("RUMP_NET: '{text}': {e} ({}){hint}", e.name());
             tracing::error!("{msg}");
             eprintln!("{msg}");
             return Err(e);

@@ -64,7 +64,8 @@ static NAMES: OnceLock<Vec<std::ffi::CString>> = OnceLock::new();
 /// created by the first [`rump_pub_netconfig_ifcreate`]. It is the in-process test
 /// link (drivers/memlink.rs): every `memN` of the default kernel is a port of it, so
 /// they hear each other's frames and nothing outside the process. Interfaces that
-/// reach other processes or the host (shmif, virtif) come with their drivers.
+/// reach other processes or the host come from `rump_pub_shmif_create` and
+/// `rump_pub_virtif_create`.
 static MEMLINK: OnceLock<Arc<MemLink>> = OnceLock::new();
 
 /// Longest dotted-quad string read (more is `EINVAL`).
@@ -302,6 +303,39 @@ pub unsafe extern "C" fn rump_pub_shmif_create(path: *const c_char, unit: *mut c
             .map(|i| i.if_xname.clone())
             .unwrap_or_default();
         let n: c_int = name.trim_start_matches("shmif").parse().unwrap_or(-1);
+        if !unit.is_null() {
+            // SAFETY: caller promise: an int at `unit`.
+            unsafe { copyout(unit, n)? };
+        }
+        Ok(())
+    })
+}
+
+/// Create an interface on the host tap device `tapname` (the paper's if_virt), creating
+/// the tap when it is missing and the process has CAP_NET_ADMIN (root), and store its
+/// unit number (the N of `virtN`) in `*unit` when `unit` is not NULL. The interface
+/// starts without an address: configure it with the Figure 5 ioctls. Returns 0,
+/// `RUMP_ENAMETOOLONG` for a name over 15 bytes, `RUMP_EINVAL` for an empty one,
+/// `RUMP_EPERM` or `RUMP_EACCES` without the privileges to create or open the tap, or
+/// another NetBSD errno from the host.
+#[no_mangle]
+pub unsafe extern "C" fn rump_pub_virtif_create(tapname: *const c_char, unit: *mut c_int) -> c_int {
+    netconfig("virtif_create", |k| {
+        // SAFETY: caller promise: a NUL-terminated string.
+        let name = unsafe {
+            user_str(
+                tapname,
+                crate::drivers::virtif::VIRTIF_TAPNAME_MAX,
+                Errno::ENAMETOOLONG,
+            )?
+        };
+        let idx = crate::drivers::virtif::virtif_attach(k, &name, &Default::default())?;
+        let ifname = k
+            .lock()
+            .ifp(idx)
+            .map(|i| i.if_xname.clone())
+            .unwrap_or_default();
+        let n: c_int = ifname.trim_start_matches("virt").parse().unwrap_or(-1);
         if !unit.is_null() {
             // SAFETY: caller promise: an int at `unit`.
             unsafe { copyout(unit, n)? };

@@ -17,3 +17,4 @@
 pub mod impair;
 pub mod memlink;
 pub mod shmif;
+pub mod virtif;
