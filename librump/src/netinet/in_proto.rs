@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use super::raw_ip::RawIpProto;
+use super::tcp_usrreq::TcpProto;
 use super::udp_usrreq::UdpProto;
 use super::{if_inarp, ip_reass, InetState};
 use crate::abi::netbsd as nb;
@@ -35,10 +36,12 @@ pub fn inet_attach(k: &Kernel) -> KResult<()> {
         icmpstat: Default::default(),
         udpstat: Default::default(),
         arpstat: Default::default(),
+        tcp: Default::default(),
         ip_id: g.random16(),
         icmp_tokens: (super::ip_icmp::ICMP_ERRPPSLIMIT, 0),
     }));
-    let sw: Vec<Arc<dyn Protosw>> = vec![Arc::new(UdpProto), Arc::new(RawIpProto)];
+    let sw: Vec<Arc<dyn Protosw>> =
+        vec![Arc::new(TcpProto), Arc::new(UdpProto), Arc::new(RawIpProto)];
     g.domains.push(Arc::new(Domain {
         dom_family: nb::RUMP_AF_INET,
         dom_name: "inet",

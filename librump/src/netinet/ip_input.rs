@@ -185,6 +185,11 @@ fn ip_deliver(
             m.drop_front(h.hlen);
             super::udp_usrreq::udp_input(k, h.src, h.dst, m, quote, bcast);
         }
+        IpProtocol::Tcp => {
+            let mut m = m;
+            m.drop_front(h.hlen);
+            super::tcp_input::tcp_input(k, h.src, h.dst, m, bcast);
+        }
         IpProtocol::Icmp => {
             let pkt = m.to_vec();
             ip_icmp::icmp_input(k, ifindex, h.src, h.dst, bcast, &pkt, h.hlen);

@@ -1,5 +1,5 @@
 //! The kernel's own IPv4 stack (NetBSD: sys/netinet): ARP, IP with fragmentation,
-//! reassembly and forwarding, ICMP, UDP and raw IP sockets.
+//! reassembly and forwarding, ICMP, UDP, TCP and raw IP sockets.
 //!
 //! Packets flow as in BSD: driver → netisr → `ether_input` → `ip_input` → `udp_input`
 //! / `icmp_input` / `rip_input` → socket buffer → wakeup; and back from the socket
@@ -17,11 +17,17 @@ pub mod ip_output;
 pub mod ip_reass;
 pub mod raw_ip;
 pub mod tcp_congctl;
+pub mod tcp_fsm;
+pub mod tcp_input;
 pub mod tcp_isn;
+pub mod tcp_output;
 pub mod tcp_reass;
 pub mod tcp_rtt;
 pub mod tcp_sack;
 pub mod tcp_seq;
+pub mod tcp_timer;
+pub mod tcp_usrreq;
+pub mod tcp_var;
 pub mod udp_usrreq;
 
 #[allow(clippy::module_inception)]
@@ -176,6 +182,8 @@ pub struct InetState {
     pub udpstat: UdpStat,
     /// ARP statistics.
     pub arpstat: ArpStat,
+    /// TCP: the connection table, statistics and ISN secret.
+    pub tcp: tcp_var::TcpGlobals,
     /// Next IP identification.
     pub ip_id: u16,
     /// ICMP error rate limiting: tokens and the tick they were counted at.

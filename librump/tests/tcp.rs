@@ -1,0 +1,847 @@
+//! TCP between kernels in one process on in-memory Ethernet links, on a clock the test
+//! drives: handshake and bulk transfer, orderly close from either side and both at once
+//! (TIME_WAIT and its 2MSL end), refusal, SYN timeout, zero-window persist, transfer
+//! over a lossy, reordering, duplicating link, and RFC 5961 RST handling.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rump::abi::netbsd as nb;
+use rump::config::IfOptions;
+use rump::drivers::memlink::{memlink_attach, MemLink};
+use rump::kern::kernel::BootOptions;
+use rump::kern::sockaddr::SockAddr;
+use rump::netinet::tcp_fsm::TcpState;
+use rump::netinet::tcp_var::{tcp_states, TcpStat, Tcpcb};
+use rump::rumpuser::{Hypervisor, TestHypervisor};
+use rump::{Errno, Kernel};
+
+/// Kernels on one hand-driven clock.
+struct Net {
+    hv: Arc<TestHypervisor>,
+    ks: Vec<Kernel>,
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        let hv = TestHypervisor::new(7);
+        let ks = (0..n)
+            .map(|_| {
+                Kernel::boot(BootOptions {
+                    hypervisor: hv.clone(),
+                    ..BootOptions::default()
+                })
+                .unwrap()
+            })
+            .collect();
+        Net { hv, ks }
+    }
+
+    /// Process frames and due timers until nothing moves (bounded).
+    fn run(&self) {
+        for _ in 0..100_000 {
+            // Timers first on every kernel, so what they send is in the queues the
+            // netisr pass below empties.
+            for k in &self.ks {
+                k.clock_run();
+            }
+            let mut n = 0;
+            for k in &self.ks {
+                n += k.netisr_run();
+            }
+            if n == 0 {
+                return;
+            }
+        }
+        panic!("network never went idle");
+    }
+
+    /// Let time pass in steps of `step`, running the network at each.
+    fn advance_by(&self, d: Duration, step: Duration) {
+        let mut t = Duration::ZERO;
+        while t < d {
+            self.hv.advance(step);
+            self.run();
+            t += step;
+        }
+    }
+
+    fn advance(&self, d: Duration) {
+        self.advance_by(d, Duration::from_millis(1));
+    }
+}
+
+fn sin(a: [u8; 4], port: u16) -> SockAddr {
+    SockAddr::Inet(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a), port)))
+}
+
+/// Two kernels on one link: 10.0.0.1 and 10.0.0.2.
+fn pair(opts: IfOptions) -> Net {
+    let net = Net::new(2);
+    let link = MemLink::new();
+    for (i, k) in net.ks.iter().enumerate() {
+        let o = IfOptions {
+            seed: opts.seed + i as u64,
+            ..opts.clone()
+        };
+        let idx = memlink_attach(k, &link, &o).unwrap();
+        k.lock()
+            .in_addr_add(idx, Ipv4Addr::from([10, 0, 0, i as u8 + 1]), 24, None)
+            .unwrap();
+    }
+    net.run();
+    net
+}
+
+fn tcp_socket(k: &Kernel) -> i32 {
+    k.socket(
+        nb::RUMP_AF_INET,
+        nb::RUMP_SOCK_STREAM | nb::RUMP_SOCK_NONBLOCK,
+        0,
+    )
+    .unwrap()
+}
+
+fn stat(k: &Kernel) -> TcpStat {
+    k.lock().inet().unwrap().tcp.tcpstat.clone()
+}
+
+fn states(k: &Kernel) -> Vec<TcpState> {
+    let mut v: Vec<TcpState> = tcp_states(&k.lock()).into_iter().map(|x| x.1).collect();
+    v.sort();
+    v
+}
+
+/// A connected pair: (client fd on ks[0], server fd on ks[1], listener fd).
+fn connected(net: &Net, port: u16) -> (i32, i32, i32) {
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let l = tcp_socket(b);
+    b.bind(l, &sin([0, 0, 0, 0], port)).unwrap();
+    b.listen(l, 5).unwrap();
+    let c = tcp_socket(a);
+    assert_eq!(
+        a.connect(c, &sin([10, 0, 0, 2], port)),
+        Err(Errno::EINPROGRESS)
+    );
+    let mut s = None;
+    for _ in 0..10_000 {
+        net.run();
+        if let Ok((fd, peer)) = b.accept(l, None) {
+            let SockAddr::Inet(SocketAddr::V4(p)) = peer else {
+                panic!("{peer:?}")
+            };
+            assert_eq!(*p.ip(), Ipv4Addr::new(10, 0, 0, 1));
+            s = Some(fd);
+            break;
+        }
+        net.advance(Duration::from_millis(1));
+    }
+    let s = s.expect("no connection accepted");
+    net.run();
+    assert_eq!(
+        a.getsockopt(c, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_ERROR)
+            .unwrap(),
+        0i32.to_ne_bytes()
+    );
+    (c, s, l)
+}
+
+fn pattern(len: usize, salt: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 131 + i / 7919 + salt) % 251) as u8)
+        .collect()
+}
+
+/// One direction of a transfer: from (kernel, fd) to (kernel, fd), the data, how much
+/// was written and what was read.
+struct Stream {
+    kf: usize,
+    ff: i32,
+    kt: usize,
+    ft: i32,
+    data: Vec<u8>,
+    sent: usize,
+    got: Vec<u8>,
+}
+
+fn stream(kf: usize, ff: i32, kt: usize, ft: i32, data: Vec<u8>) -> Stream {
+    Stream {
+        kf,
+        ff,
+        kt,
+        ft,
+        data,
+        sent: 0,
+        got: Vec::new(),
+    }
+}
+
+/// Move `out[i]` from `(k_from, fd_from)` to `(k_to, fd_to)` for each stream at once;
+/// returns the test time it took.
+fn pump(net: &Net, streams: &mut [Stream], limit: Duration) -> Duration {
+    let t0 = net.hv.clock_monotonic();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut idle_steps = 0u32;
+    loop {
+        let mut progress = false;
+        let mut done = true;
+        for st in streams.iter_mut() {
+            let Stream {
+                kf,
+                ff,
+                kt,
+                ft,
+                data,
+                sent,
+                got,
+            } = st;
+            if *sent < data.len() {
+                if let Ok(n) = net.ks[*kf].write(*ff, &data[*sent..]) {
+                    *sent += n;
+                    progress |= n > 0;
+                }
+            }
+            net.run();
+            loop {
+                match net.ks[*kt].read(*ft, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        got.extend_from_slice(&buf[..n]);
+                        progress = true;
+                    }
+                    Err(Errno::EWOULDBLOCK) => break,
+                    Err(e) => panic!("read: {e:?}"),
+                }
+            }
+            if got.len() < data.len() {
+                done = false;
+            }
+        }
+        if done {
+            break;
+        }
+        if !progress {
+            idle_steps += 1;
+            net.advance(Duration::from_millis(if idle_steps > 20 { 10 } else { 1 }));
+        } else {
+            idle_steps = 0;
+        }
+        let el = net.hv.clock_monotonic() - t0;
+        assert!(
+            el < limit,
+            "transfer stalled: {:?}",
+            streams
+                .iter()
+                .map(|s| (s.sent, s.got.len()))
+                .collect::<Vec<_>>()
+        );
+    }
+    for s in streams.iter() {
+        assert!(s.got == s.data, "stream corrupted");
+    }
+    net.hv.clock_monotonic() - t0
+}
+
+#[test]
+fn handshake_and_one_mib_both_ways() {
+    let net = pair(IfOptions::default());
+    let (c, s, _l) = connected(&net, 7000);
+    assert_eq!(states(&net.ks[0]), vec![TcpState::Established]);
+    assert_eq!(
+        states(&net.ks[1]),
+        vec![TcpState::Listen, TcpState::Established]
+    );
+    let mut streams = vec![
+        stream(0, c, 1, s, pattern(1 << 20, 1)),
+        stream(1, s, 0, c, pattern(1 << 20, 2)),
+    ];
+    let t = pump(&net, &mut streams, Duration::from_secs(60));
+    eprintln!("1 MiB both ways in {t:?} of test time");
+    let st = stat(&net.ks[0]);
+    assert_eq!(st.tcps_rcvbadsum, 0);
+    assert!(st.tcps_sndpack > 700, "{st:?}");
+    assert_eq!(st.tcps_connects, 1);
+}
+
+#[test]
+fn orderly_close_from_the_client_then_time_wait_ends() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, l) = connected(&net, 7001);
+    a.write(c, b"last words").unwrap();
+    a.close(c).unwrap();
+    net.run();
+    let mut buf = [0u8; 64];
+    assert_eq!(b.read(s, &mut buf), Ok(10));
+    assert_eq!(&buf[..10], b"last words");
+    assert_eq!(b.read(s, &mut buf), Ok(0), "EOF after the FIN");
+    assert_eq!(states(a), vec![TcpState::FinWait2]);
+    assert_eq!(states(b), vec![TcpState::Listen, TcpState::CloseWait]);
+    b.close(s).unwrap();
+    net.run();
+    assert_eq!(states(a), vec![TcpState::TimeWait]);
+    assert_eq!(states(b), vec![TcpState::Listen]);
+    net.advance_by(Duration::from_secs(59), Duration::from_millis(100));
+    assert_eq!(states(a), vec![TcpState::TimeWait], "2MSL is 60 s");
+    net.advance_by(Duration::from_secs(2), Duration::from_millis(100));
+    assert!(states(a).is_empty(), "TIME_WAIT over: {:?}", states(a));
+    b.close(l).unwrap();
+    assert!(states(b).is_empty());
+    assert_eq!(a.lock().sockets.len(), 0, "socket freed after TIME_WAIT");
+}
+
+#[test]
+fn orderly_close_from_the_server() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, _l) = connected(&net, 7002);
+    b.shutdown(s, nb::RUMP_SHUT_WR).unwrap();
+    net.run();
+    let mut buf = [0u8; 16];
+    assert_eq!(a.read(c, &mut buf), Ok(0));
+    // Half-closed: the client can still send.
+    a.write(c, b"reply").unwrap();
+    net.run();
+    assert_eq!(b.read(s, &mut buf), Ok(5));
+    a.close(c).unwrap();
+    net.run();
+    b.close(s).unwrap();
+    net.run();
+    assert_eq!(states(b), vec![TcpState::Listen, TcpState::TimeWait]);
+    assert!(states(a).is_empty(), "{:?}", states(a));
+    net.advance_by(Duration::from_secs(61), Duration::from_millis(100));
+    assert_eq!(states(b), vec![TcpState::Listen]);
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, _l) = connected(&net, 7003);
+    // Both FINs leave before either arrives.
+    a.shutdown(c, nb::RUMP_SHUT_WR).unwrap();
+    b.shutdown(s, nb::RUMP_SHUT_WR).unwrap();
+    net.run();
+    assert_eq!(states(a), vec![TcpState::TimeWait]);
+    assert_eq!(states(b), vec![TcpState::Listen, TcpState::TimeWait]);
+    a.close(c).unwrap();
+    b.close(s).unwrap();
+    net.advance_by(Duration::from_secs(61), Duration::from_millis(100));
+    assert!(states(a).is_empty());
+    assert_eq!(states(b), vec![TcpState::Listen]);
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    let net = pair(IfOptions::default());
+    let a = &net.ks[0];
+    let c = tcp_socket(a);
+    assert_eq!(
+        a.connect(c, &sin([10, 0, 0, 2], 9)),
+        Err(Errno::EINPROGRESS)
+    );
+    net.run();
+    let mut buf = [0u8; 4];
+    assert_eq!(a.read(c, &mut buf), Err(Errno::ECONNREFUSED));
+    assert_eq!(stat(&net.ks[1]).tcps_noport, 1);
+}
+
+#[test]
+fn syn_to_a_silent_address_times_out() {
+    let net = pair(IfOptions::default());
+    let a = &net.ks[0];
+    let c = tcp_socket(a);
+    assert_eq!(
+        a.connect(c, &sin([10, 0, 0, 99], 80)),
+        Err(Errno::EINPROGRESS)
+    );
+    net.advance_by(Duration::from_secs(74), Duration::from_millis(50));
+    assert_eq!(states(a), vec![TcpState::SynSent]);
+    assert!(stat(a).tcps_rexmttimeo >= 5, "{:?}", stat(a));
+    net.advance_by(Duration::from_secs(2), Duration::from_millis(50));
+    let e = a
+        .getsockopt(c, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_ERROR)
+        .unwrap();
+    assert_eq!(e, Errno::ETIMEDOUT.0.to_ne_bytes());
+    assert_eq!(states(a), vec![TcpState::Closed]);
+}
+
+#[test]
+fn zero_window_persists_then_resumes() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, _l) = connected(&net, 7004);
+    let data = pattern(200_000, 3);
+    let mut sent = 0;
+    for _ in 0..100 {
+        if let Ok(n) = a.write(c, &data[sent..]) {
+            sent += n;
+        }
+        net.run();
+    }
+    let rcv = b.lock().inet().unwrap().tcp.tcpstat.tcps_rcvbyte;
+    assert!(
+        rcv >= 32 * 1024 && sent < data.len(),
+        "rcv {rcv} sent {sent}"
+    );
+    net.advance_by(Duration::from_secs(30), Duration::from_millis(10));
+    let st = stat(a);
+    assert!(st.tcps_persisttimeo >= 2 && st.tcps_sndprobe >= 2, "{st:?}");
+    assert!(stat(b).tcps_rcvwinprobe >= 2, "{:?}", stat(b));
+    // Reading opens the window and the transfer completes.
+    let mut streams = vec![stream(0, c, 1, s, data)];
+    streams[0].sent = sent;
+    let mut buf = vec![0u8; 300_000];
+    let n = b.read(s, &mut buf).unwrap();
+    streams[0].got.extend_from_slice(&buf[..n]);
+    pump(&net, &mut streams, Duration::from_secs(30));
+}
+
+fn lossy(cc: &'static str) -> Duration {
+    let net = pair(IfOptions {
+        loss: 0.05,
+        reorder: 0.05,
+        dup: 0.01,
+        seed: 11,
+        ..IfOptions::default()
+    });
+    for k in &net.ks {
+        k.lock().inet_mut().unwrap().tcp.congctl = cc;
+    }
+    let (c, s, _l) = connected(&net, 7005);
+    let mut streams = vec![stream(0, c, 1, s, pattern(4 << 20, 4))];
+    let t = pump(&net, &mut streams, Duration::from_secs(900));
+    let st = stat(&net.ks[0]);
+    eprintln!("{cc}: 4 MiB over 5% loss in {t:?}: {st:?}");
+    assert!(st.tcps_sndrexmitpack > 0);
+    assert!(st.tcps_sackrexmt > 0, "SACK recovery was used");
+    assert_eq!(st.tcps_rcvbadsum, 0);
+    t
+}
+
+#[test]
+fn four_mib_over_a_lossy_link_newreno() {
+    let t = lossy("newreno");
+    assert!(t < Duration::from_secs(900));
+}
+
+#[test]
+fn four_mib_over_a_lossy_link_cubic() {
+    let t = lossy("cubic");
+    assert!(t < Duration::from_secs(900));
+}
+
+/// Send a bare TCP segment from ks[0] with a raw socket.
+fn inject(net: &Net, sport: u16, dport: u16, seq: u32, flags: u8) {
+    let a = &net.ks[0];
+    let r = a
+        .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_RAW, nb::RUMP_IPPROTO_TCP)
+        .unwrap();
+    let mut seg = vec![0u8; 20];
+    seg[0..2].copy_from_slice(&sport.to_be_bytes());
+    seg[2..4].copy_from_slice(&dport.to_be_bytes());
+    seg[4..8].copy_from_slice(&seq.to_be_bytes());
+    seg[12] = 5 << 4;
+    seg[13] = flags;
+    let ck = rump::wire::tcp::checksum_slices(
+        Ipv4Addr::new(10, 0, 0, 1),
+        Ipv4Addr::new(10, 0, 0, 2),
+        [&seg[..]],
+    );
+    seg[16..18].copy_from_slice(&ck.to_be_bytes());
+    a.sendmsg(r, &[&seg], Some(&sin([10, 0, 0, 2], 0)), 0)
+        .unwrap();
+    a.close(r).unwrap();
+    net.run();
+}
+
+#[test]
+fn rst_needs_the_exact_sequence_number() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, _l) = connected(&net, 7006);
+    let (rcv_nxt, lport, fport) = {
+        let g = b.lock();
+        let (id, _) = tcp_states(&g)
+            .into_iter()
+            .find(|x| x.1 == TcpState::Established)
+            .unwrap();
+        let tp = g
+            .sockets
+            .get(id)
+            .unwrap()
+            .so_pcb
+            .as_ref()
+            .unwrap()
+            .downcast_ref::<Tcpcb>()
+            .unwrap();
+        (tp.rcv_nxt, tp.inp.lport, tp.inp.fport)
+    };
+    // Far outside the window: ignored.
+    inject(&net, fport, lport, rcv_nxt.wrapping_add(1 << 30), 0x04);
+    assert_eq!(stat(b).tcps_badrst, 1);
+    // In the window but not exact: a challenge ACK, the connection stays.
+    inject(&net, fport, lport, rcv_nxt.wrapping_add(100), 0x04);
+    assert_eq!(stat(b).tcps_challengeack, 1);
+    a.write(c, b"still here").unwrap();
+    net.run();
+    let mut buf = [0u8; 32];
+    assert_eq!(b.read(s, &mut buf), Ok(10));
+    // Exact: reset.
+    inject(&net, fport, lport, rcv_nxt.wrapping_add(10), 0x04);
+    assert_eq!(b.read(s, &mut buf), Err(Errno::ECONNRESET));
+    assert_eq!(b.write(s, b"x"), Err(Errno::EPIPE));
+}
+
+#[test]
+fn blocking_calls_over_loopback_in_real_time() {
+    let k = Arc::new(Kernel::boot(BootOptions::default()).unwrap());
+    let l = k.socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_STREAM, 0).unwrap();
+    k.bind(l, &sin([127, 0, 0, 1], 0)).unwrap();
+    k.listen(l, 1).unwrap();
+    let port = match k.getsockname(l).unwrap() {
+        SockAddr::Inet(SocketAddr::V4(a)) => a.port(),
+        other => panic!("{other:?}"),
+    };
+    let data = pattern(256 * 1024, 5);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (k2, d2) = (k.clone(), data.clone());
+    std::thread::spawn(move || {
+        let c = k2
+            .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_STREAM, 0)
+            .unwrap();
+        k2.connect(c, &sin([127, 0, 0, 1], port)).unwrap();
+        let mut off = 0;
+        while off < d2.len() {
+            off += k2.write(c, &d2[off..]).unwrap();
+        }
+        k2.close(c).unwrap();
+    });
+    let k3 = k.clone();
+    std::thread::spawn(move || {
+        let (s, _) = k3.accept(l, None).unwrap();
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match k3.read(s, &mut buf).unwrap() {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        k3.close(s).unwrap();
+        let _ = tx.send(got);
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("loopback transfer hung");
+    assert!(got == data, "loopback stream corrupted");
+}
+
+#[test]
+fn linger_zero_resets_and_listener_close_aborts_embryos() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, l) = connected(&net, 7007);
+    a.setsockopt(
+        c,
+        nb::RUMP_SOL_SOCKET,
+        nb::RUMP_SO_LINGER,
+        &[1i32.to_ne_bytes(), 0i32.to_ne_bytes()].concat(),
+    )
+    .unwrap();
+    a.close(c).unwrap();
+    net.run();
+    let mut buf = [0u8; 8];
+    assert_eq!(b.read(s, &mut buf), Err(Errno::ECONNRESET));
+    assert!(states(a).is_empty());
+    // A connection completed but never accepted dies with its listener, with an RST.
+    let c2 = tcp_socket(a);
+    assert_eq!(
+        a.connect(c2, &sin([10, 0, 0, 2], 7007)),
+        Err(Errno::EINPROGRESS)
+    );
+    net.run();
+    b.close(l).unwrap();
+    net.run();
+    assert_eq!(a.read(c2, &mut buf), Err(Errno::ECONNRESET));
+    b.close(s).unwrap();
+    assert!(states(b).is_empty(), "{:?}", states(b));
+    assert_eq!(b.lock().sockets.len(), 0);
+}
+
+#[test]
+fn tcp_socket_options() {
+    let net = pair(IfOptions::default());
+    let a = &net.ks[0];
+    let c = tcp_socket(a);
+    let one = 1i32.to_ne_bytes();
+    a.setsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_NODELAY, &one)
+        .unwrap();
+    assert_eq!(
+        a.getsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_NODELAY)
+            .unwrap(),
+        one
+    );
+    a.setsockopt(
+        c,
+        nb::RUMP_IPPROTO_TCP,
+        nb::RUMP_TCP_MAXSEG,
+        &1000i32.to_ne_bytes(),
+    )
+    .unwrap();
+    a.setsockopt(
+        c,
+        nb::RUMP_SOL_SOCKET,
+        nb::RUMP_SO_RCVBUF,
+        &(1i32 << 20).to_ne_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        a.getsockopt(c, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_RCVBUF)
+            .unwrap(),
+        (1i32 << 20).to_ne_bytes()
+    );
+    assert_eq!(
+        a.setsockopt(c, nb::RUMP_IPPROTO_TCP, 0x777, &one),
+        Err(Errno::ENOPROTOOPT)
+    );
+    let b = &net.ks[1];
+    let l = tcp_socket(b);
+    b.bind(l, &sin([0, 0, 0, 0], 7008)).unwrap();
+    b.listen(l, 5).unwrap();
+    a.connect(c, &sin([10, 0, 0, 2], 7008)).unwrap_err();
+    net.run();
+    let (s, _) = b.accept(l, None).unwrap();
+    // The MSS is the smaller of ours (TCP_MAXSEG) and the peer's (1500 - 40).
+    let mss = |k: &Kernel, fd| {
+        i32::from_ne_bytes(
+            k.getsockopt(fd, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_MAXSEG)
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+    };
+    assert_eq!(mss(a, c), 1000);
+    assert_eq!(mss(b, s), 1460);
+    // A big receive buffer is advertised with window scaling: 1 MiB flows unread.
+    let data = pattern(900_000, 9);
+    let mut sent = 0;
+    for _ in 0..200 {
+        if let Ok(n) = b.write(s, &data[sent..]) {
+            sent += n;
+        }
+        net.run();
+    }
+    assert!(
+        a.lock().inet().unwrap().tcp.tcpstat.tcps_rcvbyte > 600_000,
+        "window scaling lets more than 64 KiB wait unread"
+    );
+}
+
+#[test]
+fn random_segments_never_panic_and_leave_the_table_consistent() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, _l) = connected(&net, 7009);
+    let (rcv_nxt, snd_una, lport, fport) = {
+        let g = b.lock();
+        let (id, _) = tcp_states(&g)
+            .into_iter()
+            .find(|x| x.1 == TcpState::Established)
+            .unwrap();
+        let tp = g
+            .sockets
+            .get(id)
+            .unwrap()
+            .so_pcb
+            .as_ref()
+            .unwrap()
+            .downcast_ref::<Tcpcb>()
+            .unwrap();
+        (tp.rcv_nxt, tp.snd_una, tp.inp.lport, tp.inp.fport)
+    };
+    let r = a
+        .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_RAW, nb::RUMP_IPPROTO_TCP)
+        .unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..3000 {
+        let v = rnd();
+        let plen = (v % 64) as usize;
+        let optlen = ((v >> 8) % 11) as usize * 4;
+        let mut seg = vec![0u8; 20 + optlen + plen];
+        let dport = match i % 3 {
+            0 => lport,
+            1 => 7009,
+            _ => 9,
+        };
+        // The connection, the listener (another peer port), a closed port.
+        let sport = if i % 3 == 1 {
+            fport.wrapping_add(1)
+        } else {
+            fport
+        };
+        seg[0..2].copy_from_slice(&sport.to_be_bytes());
+        seg[2..4].copy_from_slice(&dport.to_be_bytes());
+        // Sequence and ACK numbers near the live ones, sometimes far.
+        let seq = rcv_nxt
+            .wrapping_add((rnd() % 70_000) as u32)
+            .wrapping_sub(5000);
+        let ack = snd_una
+            .wrapping_add((rnd() % 10_000) as u32)
+            .wrapping_sub(5000);
+        seg[4..8].copy_from_slice(&seq.to_be_bytes());
+        seg[8..12].copy_from_slice(&ack.to_be_bytes());
+        seg[12] = (((20 + optlen) / 4) as u8) << 4;
+        seg[13] = (v >> 16) as u8 & 0x3f & if i % 50 == 0 { 0xff } else { !0x04 };
+        seg[14..16].copy_from_slice(&((v >> 24) as u16).to_be_bytes());
+        for b in &mut seg[20..] {
+            *b = rnd() as u8;
+        }
+        let ck = rump::wire::tcp::checksum_slices(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            [&seg[..]],
+        );
+        if i % 17 != 0 {
+            seg[16..18].copy_from_slice(&ck.to_be_bytes());
+        }
+        a.sendmsg(r, &[&seg], Some(&sin([10, 0, 0, 2], 0)), 0)
+            .unwrap();
+        net.run();
+        if i % 100 == 0 {
+            net.advance(Duration::from_millis(250));
+        }
+    }
+    let st = stat(b);
+    assert!(st.tcps_rcvbadsum > 100 && st.tcps_noport > 100, "{st:?}");
+    // Whatever happened to the connection, closing everything leaves nothing behind.
+    let _ = a.close(c);
+    let _ = b.close(s);
+    net.advance_by(Duration::from_secs(200), Duration::from_millis(100));
+    assert!(states(a).is_empty(), "{:?}", states(a));
+    assert_eq!(states(b), vec![TcpState::Listen]);
+    assert_eq!(b.lock().inet().unwrap().tcp.tcbtable.len(), 1);
+}
+
+#[test]
+fn keepalive_probes_an_idle_connection() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, _s, _l) = connected(&net, 7010);
+    let int = |v: i32| v.to_ne_bytes();
+    a.setsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_KEEPIDLE, &int(2))
+        .unwrap();
+    a.setsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_KEEPINTVL, &int(1))
+        .unwrap();
+    a.setsockopt(c, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_KEEPALIVE, &int(1))
+        .unwrap();
+    net.advance_by(Duration::from_secs(10), Duration::from_millis(10));
+    let st = stat(a);
+    assert!(st.tcps_keepprobe >= 3, "{st:?}");
+    assert_eq!(st.tcps_keepdrops, 0);
+    assert_eq!(states(a), vec![TcpState::Established]);
+    assert!(stat(b).tcps_sndacks >= 3, "the peer answers each probe");
+}
+
+#[test]
+fn a_full_listen_queue_drops_syns_until_accept_makes_room() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let l = tcp_socket(b);
+    b.bind(l, &sin([0, 0, 0, 0], 7011)).unwrap();
+    b.listen(l, 1).unwrap();
+    let clients: Vec<i32> = (0..5)
+        .map(|_| {
+            let c = tcp_socket(a);
+            assert_eq!(
+                a.connect(c, &sin([10, 0, 0, 2], 7011)),
+                Err(Errno::EINPROGRESS)
+            );
+            c
+        })
+        .collect();
+    net.run();
+    assert!(stat(b).tcps_listendrop >= 3, "{:?}", stat(b));
+    // Accepting makes room; the dropped SYNs are retransmitted and get in.
+    let mut accepted = Vec::new();
+    for _ in 0..200 {
+        while let Ok((s, _)) = b.accept(l, None) {
+            accepted.push(s);
+        }
+        if accepted.len() == clients.len() {
+            break;
+        }
+        net.advance_by(Duration::from_millis(500), Duration::from_millis(10));
+    }
+    assert_eq!(accepted.len(), clients.len());
+    for (i, &c) in clients.iter().enumerate() {
+        a.write(c, &[i as u8; 3]).unwrap();
+    }
+    net.run();
+    let mut seen: Vec<u8> = accepted
+        .iter()
+        .map(|&s| {
+            let mut buf = [0u8; 8];
+            assert_eq!(b.read(s, &mut buf), Ok(3));
+            buf[0]
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn delayed_acks_and_nagle() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let (c, s, _l) = connected(&net, 7012);
+    let base = stat(a).tcps_sndpack;
+    a.write(c, b"0123456789").unwrap();
+    net.run();
+    assert_eq!(stat(b).tcps_delack, 0, "the ACK of one small segment waits");
+    // Nagle: a second small write waits for the ACK of the first.
+    a.write(c, b"abcdefghij").unwrap();
+    net.run();
+    assert_eq!(stat(a).tcps_sndpack, base + 1);
+    net.advance(Duration::from_millis(100));
+    assert_eq!(stat(b).tcps_delack, 1, "delayed ACK after 100 ms");
+    assert_eq!(
+        stat(a).tcps_sndpack,
+        base + 2,
+        "the held data went with the ACK"
+    );
+    let mut buf = [0u8; 32];
+    assert_eq!(b.read(s, &mut buf), Ok(20));
+    // TCP_NODELAY: both small writes leave at once.
+    a.setsockopt(
+        c,
+        nb::RUMP_IPPROTO_TCP,
+        nb::RUMP_TCP_NODELAY,
+        &1i32.to_ne_bytes(),
+    )
+    .unwrap();
+    net.advance(Duration::from_millis(200));
+    let base = stat(a).tcps_sndpack;
+    a.write(c, b"x").unwrap();
+    net.run();
+    a.write(c, b"y").unwrap();
+    net.run();
+    assert_eq!(stat(a).tcps_sndpack, base + 2);
+    // Full segments are acknowledged at least every second one.
+    let before = stat(b).tcps_sndacks;
+    let big = pattern(10 * 1448, 0);
+    let mut sent = 0;
+    while sent < big.len() {
+        sent += a.write(c, &big[sent..]).unwrap_or(0);
+        net.run();
+    }
+    let acks = stat(b).tcps_sndacks - before;
+    assert!((4..=10).contains(&acks), "{acks} ACKs for 10 segments");
+}
