@@ -49,7 +49,8 @@ test: lint all header-check unit-test
 	sh tests/install.sh
 	rm -rf target/demo && DEMO_DIR=$(TOP)/target/demo sh tests/demo.sh > target/demo.out 2>&1 || { cat target/demo.out; exit 1; }
 	grep -q "50 messages sent, 50 echoed" target/demo.out || { cat target/demo.out; exit 1; }
-	@echo "PASS make demo (routed network on shmif, rping through the router)"
+	grep -q "ttcp-r: 134217728 bytes" target/demo.out || { cat target/demo.out; exit 1; }
+	@echo "PASS make demo (routed network on shmif: rping UDP/TCP and ttcp TCP through the router)"
 
 demo: all
 	sh tests/demo.sh
