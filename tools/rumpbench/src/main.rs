@@ -3,8 +3,8 @@
 //!
 //! - UDP round trip: Linux over loopback vs two rump kernels (own stack) on the
 //!   in-memory Ethernet link, one thread per kernel, blocking calls.
-//! - TCP bulk: Linux over loopback vs sockin (two virtual kernels over host sockets).
-//!   TCP in the own stack comes with its implementation (issue 4).
+//! - TCP bulk: Linux over loopback vs sockin (two virtual kernels over host sockets)
+//!   and vs the kernels' own TCP between two kernels on the in-memory link.
 //!
 //! `RUMPBENCH_QUICK=1` shortens every run (for a smoke check).
 
@@ -160,6 +160,64 @@ fn sockin_tcp_bulk(bytes: usize) -> f64 {
     bytes as f64 / t.elapsed().as_secs_f64() / 1e6
 }
 
+/// Two own-stack kernels on the in-memory link, addresses 10.0.0.1 and 10.0.0.2.
+fn memlink_pair() -> Vec<Arc<Kernel>> {
+    let link = MemLink::new();
+    let ks: Vec<Arc<Kernel>> = (0..2)
+        .map(|_| Arc::new(Kernel::boot(BootOptions::default()).unwrap()))
+        .collect();
+    for (i, k) in ks.iter().enumerate() {
+        let idx = memlink_attach(k, &link, &IfOptions::default()).unwrap();
+        k.lock()
+            .in_addr_add(idx, Ipv4Addr::new(10, 0, 0, i as u8 + 1), 24, None)
+            .unwrap();
+    }
+    ks
+}
+
+fn own_tcp_bulk(bytes: usize) -> f64 {
+    let ks = memlink_pair();
+    let kb = ks[1].clone();
+    let l = kb
+        .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_STREAM, 0)
+        .unwrap();
+    let buf = (1i32 << 20).to_ne_bytes();
+    kb.setsockopt(l, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_RCVBUF, &buf)
+        .unwrap();
+    kb.bind(l, &SockAddr::Inet(SocketAddr::from(([0, 0, 0, 0], 5001))))
+        .unwrap();
+    kb.listen(l, 1).unwrap();
+    let rx = std::thread::spawn(move || {
+        let (s, _) = kb.accept(l, None).unwrap();
+        let mut b = vec![0u8; 65536];
+        let mut got = 0;
+        while got < bytes {
+            match kb.read(s, &mut b).unwrap() {
+                0 => break,
+                n => got += n,
+            }
+        }
+        got
+    });
+    let ka = &ks[0];
+    let s = ka
+        .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_STREAM, 0)
+        .unwrap();
+    ka.setsockopt(s, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_SNDBUF, &buf)
+        .unwrap();
+    ka.connect(s, &SockAddr::Inet(SocketAddr::from(([10, 0, 0, 2], 5001))))
+        .unwrap();
+    let b = vec![0x5au8; 8192];
+    let t = Instant::now();
+    let mut sent = 0;
+    while sent < bytes {
+        sent += ka.write(s, &b).unwrap();
+    }
+    let got = rx.join().unwrap();
+    assert_eq!(got, bytes);
+    bytes as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
 fn main() {
     let n = if quick() { 2000 } else { 20_000 };
     let bytes = if quick() { 64 << 20 } else { 1 << 30 };
@@ -187,5 +245,10 @@ fn main() {
         "  ratio sockin/linux    {:8.2}x (higher is better)",
         st / lt
     );
-    println!("  rump own-stack TCP    n/a (no TCP in the own stack yet)");
+    let ot = own_tcp_bulk(bytes);
+    println!("  rump own TCP, memlink {ot:8.0}");
+    println!(
+        "  ratio own/linux       {:8.2}x (higher is better; issue 4's target is 1.0x)",
+        ot / lt
+    );
 }
