@@ -763,3 +763,36 @@ fn fuzz_smoke_kernel_input_path() {
         );
     });
 }
+
+#[test]
+fn icmp_unreachables_end_a_tcp_connect_that_cannot_succeed() {
+    let net = routed();
+    let a = &net.ks[0];
+    let s = a
+        .socket(
+            nb::RUMP_AF_INET,
+            nb::RUMP_SOCK_STREAM | nb::RUMP_SOCK_NONBLOCK,
+            0,
+        )
+        .unwrap();
+    // The router has no route to 192.168.77.0/24: each SYN draws a host unreachable.
+    assert_eq!(
+        a.connect(s, &sin([192, 168, 77, 1], 80)),
+        Err(Errno::EINPROGRESS)
+    );
+    net.advance(Duration::from_secs(1));
+    // A soft error at first: still connecting.
+    let e = a
+        .getsockopt(s, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_ERROR)
+        .unwrap();
+    assert_eq!(i32::from_ne_bytes(e[..4].try_into().unwrap()), 0);
+    // After a few retransmissions the unreachables end it, well before the SYN timeout.
+    net.advance(Duration::from_secs(20));
+    let e = a
+        .getsockopt(s, nb::RUMP_SOL_SOCKET, nb::RUMP_SO_ERROR)
+        .unwrap();
+    assert_eq!(
+        i32::from_ne_bytes(e[..4].try_into().unwrap()),
+        nb::RUMP_EHOSTUNREACH
+    );
+}

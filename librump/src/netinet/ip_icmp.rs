@@ -209,7 +209,22 @@ pub fn icmp_input(
                 && q.len() >= qp.header_len() + 8
             {
                 let qh = qp.header_len();
-                if u8::from(qp.protocol()) == 17 {
+                if u8::from(qp.protocol()) == 6 {
+                    if let Some(e) = icmp_errno(ty, code) {
+                        let sport = u16::from_be_bytes([q[qh], q[qh + 1]]);
+                        let dport = u16::from_be_bytes([q[qh + 2], q[qh + 3]]);
+                        let seq = u32::from_be_bytes([q[qh + 4], q[qh + 5], q[qh + 6], q[qh + 7]]);
+                        super::tcp_usrreq::tcp_ctlinput(
+                            k,
+                            e,
+                            qp.src_addr(),
+                            sport,
+                            qp.dst_addr(),
+                            dport,
+                            seq,
+                        );
+                    }
+                } else if u8::from(qp.protocol()) == 17 {
                     if let Some(e) = icmp_errno(ty, code) {
                         let sport = u16::from_be_bytes([q[qh], q[qh + 1]]);
                         let dport = u16::from_be_bytes([q[qh + 2], q[qh + 3]]);

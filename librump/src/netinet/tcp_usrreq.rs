@@ -484,3 +484,39 @@ fn do_bind(
     tp.inp = Inpcb { lport: port, ..pcb };
     Ok(())
 }
+
+/// An ICMP error about a segment we sent (tcp_ctlinput, RFC 5927's checks): only for a
+/// connection whose 4-tuple matches and whose quoted sequence number is one we have
+/// sent and not had acknowledged. A port or protocol unreachable refuses a connection
+/// still in SYN_SENT (ECONNREFUSED); host and network unreachables end it there too once
+/// the SYN has been retransmitted a few times. Errors on established connections are
+/// soft: TCP's own timers decide (NetBSD keeps them in t_softerror). Need-frag is
+/// ignored: there is no path MTU discovery yet.
+pub fn tcp_ctlinput(
+    k: &mut KernelState,
+    err: Errno,
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    seq: u32,
+) {
+    let Some(so) = tcp_globals(k).and_then(|g| g.tcbtable.lookup(src, sport, dst, dport)) else {
+        return;
+    };
+    let Some(mut tp) = take_tp(k, so) else {
+        return;
+    };
+    let exact = tp.inp.faddr == dst && tp.inp.fport == dport;
+    let in_flight =
+        super::tcp_seq::seq_geq(seq, tp.snd_una) && super::tcp_seq::seq_lt(seq, tp.snd_max);
+    if exact && in_flight && tp.t_state == TcpState::SynSent {
+        let hard = err == Errno::ECONNREFUSED;
+        let given_up =
+            matches!(err, Errno::EHOSTUNREACH | Errno::ENETUNREACH) && tp.t_rtt.rxtshift() >= 3;
+        if hard || given_up {
+            tcp_drop(k, so, &mut tp, err);
+        }
+    }
+    put_tp(k, so, tp);
+}
