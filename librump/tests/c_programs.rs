@@ -473,3 +473,69 @@ fn c_udp_echo_through_a_router_process() {
     let out = run_with_timeout(c, Duration::from_secs(60));
     assert_ok(&out, "ok 65536");
 }
+
+/// TCP through a router process with 2% loss and reordering on the receiver's bus:
+/// ttcp's pattern check (-c) proves the stream arrives byte-identical.
+#[test]
+fn c_ttcp_tcp_through_a_router_over_a_lossy_bus() {
+    let d = TempDir::new("lossytcp");
+    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    let mut r = Command::new(prog("examples-c/build/router"));
+    r.env(
+        "RUMP_NET",
+        format!(
+            "shmif {} 10.0.1.1/24; shmif {} 10.0.2.1/24; forward",
+            a.display(),
+            b.display()
+        ),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    let mut rchild = r.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(rchild.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _router = Daemon(rchild);
+    let mut rx = Command::new(prog("examples-c/build/ttcp-rump"));
+    rx.env(
+        "RUMP_NET",
+        format!(
+            "shmif {} 10.0.2.2/24 loss 0.02 reorder 0.02 seed 7; route default 10.0.2.1",
+            b.display()
+        ),
+    )
+    .args(["-r", "-s", "-c", "-p", "5001"])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let mut rchild = rx.spawn().unwrap();
+    let mut rerr = BufReader::new(rchild.stderr.take().unwrap());
+    let mut first = String::new();
+    rerr.read_line(&mut first).unwrap();
+    let receiver = Daemon(rchild);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut tx = Command::new(prog("examples-c/build/ttcp-rump"));
+    tx.env(
+        "RUMP_NET",
+        format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display()),
+    )
+    .args([
+        "-t", "-s", "-n", "2048", "-l", "8192", "-p", "5001", "10.0.2.2",
+    ]);
+    let out = run_with_timeout(tx, Duration::from_secs(240));
+    let terr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{terr}");
+    let mut rest = String::new();
+    rerr.read_to_string(&mut rest).unwrap();
+    let mut receiver = receiver;
+    let st = receiver.0.wait().unwrap();
+    assert!(st.success(), "receiver (pattern check) failed:\n{rest}");
+    assert!(rest.contains("ttcp-r: bytes=16777216"), "{rest}");
+    eprintln!(
+        "{}",
+        rest.lines()
+            .filter(|l| l.contains("MB/sec"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
