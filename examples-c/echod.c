@@ -5,8 +5,8 @@
  *
  * Echoes every UDP datagram to its sender and every TCP connection's bytes back, on
  * PORT, serving both with rump_sys_poll.  The network comes from RUMP_NET.  Prints
- * "echod ready on PORT" when listening.  When the kernel has no TCP (the own stack
- * before TCP lands), it says so and serves UDP only.  Runs until killed.
+ * "echod ready on PORT" when listening.  A kernel without TCP (none today) would get
+ * UDP only, with a message saying so.  Runs until killed.
  */
 #include <errno.h>
 #include <stdint.h>
