@@ -418,6 +418,28 @@ fn start_echo_server_env(args: &[&str], net: &str) -> (Daemon, u16) {
     (Daemon(child), port)
 }
 
+/// The router of Figure 7 between buses `a` (10.0.1.1) and `b` (10.0.2.1), once ready.
+fn start_router(a: &std::path::Path, b: &std::path::Path) -> Daemon {
+    let mut r = Command::new(prog("examples-c/build/router"));
+    r.env(
+        "RUMP_NET",
+        format!(
+            "shmif {} 10.0.1.1/24; shmif {} 10.0.2.1/24; forward",
+            a.display(),
+            b.display()
+        ),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    let mut rchild = r.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(rchild.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "router ready");
+    Daemon(rchild)
+}
+
 /// Two processes, each with its own kernel and IPv4 stack, on one shmif bus: the C echo
 /// client and server over UDP through the kernels' own stacks.
 #[test]
@@ -442,24 +464,7 @@ fn c_udp_echo_between_two_processes_on_a_shmif_bus() {
 fn c_udp_echo_through_a_router_process() {
     let d = TempDir::new("routed");
     let (a, b) = (d.0.join("a"), d.0.join("b"));
-    let mut r = Command::new(prog("examples-c/build/router"));
-    r.env(
-        "RUMP_NET",
-        format!(
-            "shmif {} 10.0.1.1/24; shmif {} 10.0.2.1/24; forward",
-            a.display(),
-            b.display()
-        ),
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
-    let mut rchild = r.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(rchild.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "router ready");
-    let _router = Daemon(rchild);
+    let _router = start_router(&a, &b);
     let (_srv, port) = start_echo_server_env(
         &["-u", "7"],
         &format!("shmif {} 10.0.2.2/24; route default 10.0.2.1", b.display()),
@@ -480,23 +485,7 @@ fn c_udp_echo_through_a_router_process() {
 fn c_ttcp_tcp_through_a_router_over_a_lossy_bus() {
     let d = TempDir::new("lossytcp");
     let (a, b) = (d.0.join("a"), d.0.join("b"));
-    let mut r = Command::new(prog("examples-c/build/router"));
-    r.env(
-        "RUMP_NET",
-        format!(
-            "shmif {} 10.0.1.1/24; shmif {} 10.0.2.1/24; forward",
-            a.display(),
-            b.display()
-        ),
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
-    let mut rchild = r.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(rchild.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _router = Daemon(rchild);
+    let _router = start_router(&a, &b);
     let mut rx = Command::new(prog("examples-c/build/ttcp-rump"));
     rx.env(
         "RUMP_NET",

@@ -154,6 +154,18 @@ impl InpcbTable {
         })
     }
 
+    /// The PCBs bound to a port, for protocols with binding rules of their own.
+    pub fn on_port(&self, lport: u16) -> &[(SocketId, Inpcb)] {
+        self.by_lport.get(&lport).map_or(&[], Vec::as_slice)
+    }
+
+    /// Enter a PCB without a conflict check (a connection accepted on a listener's
+    /// port, or a bind the protocol has already checked).
+    pub fn insert(&mut self, so: SocketId, pcb: Inpcb) {
+        self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
+        self.count += 1;
+    }
+
     /// Remove a socket's PCB (in_pcbdetach).
     pub fn remove(&mut self, so: SocketId, lport: u16) {
         if let Some(v) = self.by_lport.get_mut(&lport) {

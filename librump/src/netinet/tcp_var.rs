@@ -7,10 +7,9 @@
 //! meanwhile simply drops it. The [`TcbTable`] maps addresses to sockets for input:
 //! an exact 4-tuple first, then a listener on the local address or the wildcard.
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use super::in_pcb::{Inpcb, ANONPORTMAX, ANONPORTMIN};
+use super::in_pcb::{Inpcb, InpcbTable, ANONPORTMAX, ANONPORTMIN};
 use super::tcp_congctl::{congctl_default, CongCtl};
 use super::tcp_fsm::TcpState;
 use super::tcp_isn::SipKey;
@@ -233,30 +232,28 @@ impl Default for TcpGlobals {
     }
 }
 
-/// TCP's connection table: sockets by local port, with their addresses.
+/// TCP's connection table: the inet PCB table (lookup, update, removal are shared with
+/// UDP), with TCP's own binding rules on top.
 #[derive(Default)]
 pub struct TcbTable {
-    by_lport: HashMap<u16, Vec<(SocketId, Inpcb)>>,
+    t: InpcbTable,
 }
 
 impl TcbTable {
     /// Whether binding `laddr:lport` conflicts (in_pcbbind): with SO_REUSEADDR only an
     /// equal local address of a listening or unconnected socket does, else any overlap.
     fn conflicts(&self, laddr: Ipv4Addr, lport: u16, reuseaddr: bool, reuseport: bool) -> bool {
-        self.by_lport.get(&lport).is_some_and(|v| {
-            v.iter().any(|(_, p)| {
-                let overlap =
-                    p.laddr == laddr || p.laddr.is_unspecified() || laddr.is_unspecified();
-                if reuseport && p.reuseport {
-                    return false;
-                }
-                if reuseaddr {
-                    // Connections left over (TIME_WAIT and the like) do not block.
-                    !p.connected() && p.laddr == laddr
-                } else {
-                    overlap
-                }
-            })
+        self.t.on_port(lport).iter().any(|(_, p)| {
+            let overlap = p.laddr == laddr || p.laddr.is_unspecified() || laddr.is_unspecified();
+            if reuseport && p.reuseport {
+                return false;
+            }
+            if reuseaddr {
+                // Connections left over (TIME_WAIT and the like) do not block.
+                !p.connected() && p.laddr == laddr
+            } else {
+                overlap
+            }
         })
     }
 
@@ -270,49 +267,34 @@ impl TcbTable {
             let start = u32::from(random) % span;
             let port = (0..span)
                 .map(|i| ANONPORTMIN + ((start + i) % span) as u16)
-                .find(|&p| !self.by_lport.contains_key(&p))
+                .find(|&p| self.t.on_port(p).is_empty())
                 .ok_or(Errno::EAGAIN)?;
             pcb.lport = port;
         } else if self.conflicts(pcb.laddr, pcb.lport, pcb.reuseaddr, pcb.reuseport) {
             return Err(Errno::EADDRINUSE);
         }
-        self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
+        self.t.insert(so, pcb);
         Ok(pcb.lport)
     }
 
     /// Enter a connection made from a listener: same port, no conflict check.
     pub fn insert(&mut self, so: SocketId, pcb: Inpcb) {
-        self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
+        self.t.insert(so, pcb);
     }
 
     /// Update a socket's addresses.
     pub fn update(&mut self, so: SocketId, lport: u16, f: impl FnOnce(&mut Inpcb)) {
-        if let Some((_, p)) = self
-            .by_lport
-            .get_mut(&lport)
-            .and_then(|v| v.iter_mut().find(|(s, _)| *s == so))
-        {
-            f(p);
-        }
+        self.t.update(so, lport, f);
     }
 
     /// Whether another socket has this 4-tuple.
     pub fn tuple_in_use(&self, so: SocketId, p: &Inpcb) -> bool {
-        self.by_lport.get(&p.lport).is_some_and(|v| {
-            v.iter().any(|(s, q)| {
-                *s != so && q.laddr == p.laddr && q.faddr == p.faddr && q.fport == p.fport
-            })
-        })
+        self.t.tuple_in_use(so, p.laddr, p.lport, p.faddr, p.fport)
     }
 
     /// Remove a socket (in_pcbdetach).
     pub fn remove(&mut self, so: SocketId, lport: u16) {
-        if let Some(v) = self.by_lport.get_mut(&lport) {
-            v.retain(|(s, _)| *s != so);
-            if v.is_empty() {
-                self.by_lport.remove(&lport);
-            }
-        }
+        self.t.remove(so, lport);
     }
 
     /// The socket a segment belongs to (in_pcblookup_connect, then _bind).
@@ -323,37 +305,17 @@ impl TcbTable {
         faddr: Ipv4Addr,
         fport: u16,
     ) -> Option<SocketId> {
-        let v = self.by_lport.get(&lport)?;
-        let mut best: Option<(u8, SocketId)> = None;
-        for (s, p) in v {
-            let mut score = 0u8;
-            if p.connected() {
-                if p.faddr != faddr || p.fport != fport {
-                    continue;
-                }
-                score += 2;
-            }
-            if !p.laddr.is_unspecified() {
-                if p.laddr != laddr {
-                    continue;
-                }
-                score += 1;
-            }
-            if best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, *s));
-            }
-        }
-        best.map(|(_, s)| s)
+        self.t.lookup(laddr, lport, faddr, fport)
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.by_lport.values().map(Vec::len).sum()
+        self.t.len()
     }
 
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
-        self.by_lport.is_empty()
+        self.t.is_empty()
     }
 }
 
