@@ -407,7 +407,9 @@ fn lossy(cc: &'static str) -> Duration {
         ..IfOptions::default()
     });
     for k in &net.ks {
-        k.lock().inet_mut().unwrap().tcp.congctl = cc;
+        k.lock()
+            .sysctl_set_str("net.inet.tcp.congctl.selected", cc)
+            .unwrap();
     }
     let (c, s, _l) = connected(&net, 7005);
     let mut streams = vec![stream(0, c, 1, s, pattern(4 << 20, 4))];
@@ -844,4 +846,149 @@ fn delayed_acks_and_nagle() {
     }
     let acks = stat(b).tcps_sndacks - before;
     assert!((4..=10).contains(&acks), "{acks} ACKs for 10 segments");
+}
+
+/// Ones' complement sum of 16-bit words (RFC 1071), for hand-made frames.
+fn csum(parts: &[&[u8]]) -> u16 {
+    let mut sum = 0u32;
+    for p in parts {
+        for w in p.chunks(2) {
+            let v = if w.len() == 2 {
+                u16::from_be_bytes([w[0], w[1]])
+            } else {
+                u16::from(w[0]) << 8
+            };
+            sum += u32::from(v);
+        }
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// A TCP segment in an Ethernet frame from a spoofed `src` to ks[1] (10.0.0.2), put
+/// straight into ks[1]'s interface as if it came off the wire.
+fn spoof(net: &Net, src: [u8; 4], sport: u16, dport: u16, seq: u32, ack: u32, flags: u8) {
+    let b = &net.ks[1];
+    let (input, pool, mac) = {
+        let g = b.lock();
+        let idx = g.ifunit("mem0").unwrap();
+        (
+            g.if_input(idx),
+            g.pool.clone(),
+            g.ifp(idx).unwrap().if_lladdr,
+        )
+    };
+    let dst = [10, 0, 0, 2];
+    let mut tcp = vec![0u8; 24];
+    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
+    tcp[2..4].copy_from_slice(&dport.to_be_bytes());
+    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+    tcp[12] = 6 << 4;
+    tcp[13] = flags;
+    tcp[14..16].copy_from_slice(&8192u16.to_be_bytes());
+    tcp[20..24].copy_from_slice(&[2, 4, 0x05, 0xb4]); // MSS 1460
+    let pseudo = [
+        &src[..],
+        &dst[..],
+        &[0, 6],
+        &(tcp.len() as u16).to_be_bytes()[..],
+    ]
+    .concat();
+    let ck = csum(&[&pseudo, &tcp]);
+    tcp[16..18].copy_from_slice(&ck.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0];
+    ip[2..4].copy_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let ck = csum(&[&ip]);
+    ip[10..12].copy_from_slice(&ck.to_be_bytes());
+    let mut f = mac.to_vec();
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 0x99, 0x08, 0x00]);
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&tcp);
+    input.input(rump::kern::mbuf::MbufChain::from_slice(&pool, &f, 0).unwrap());
+}
+
+#[test]
+fn syn_flood_gets_cookies_and_a_real_client_still_connects() {
+    let net = pair(IfOptions::default());
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let l = tcp_socket(b);
+    b.bind(l, &sin([0, 0, 0, 0], 7020)).unwrap();
+    b.listen(l, 8).unwrap();
+    // 2,000 SYNs from addresses that never answer (their SYN-ACKs wait on ARP).
+    for i in 0..2000u32 {
+        let src = [10, 0, 0, 100 + (i % 100) as u8];
+        spoof(
+            &net,
+            src,
+            1024 + i as u16,
+            7020,
+            i.wrapping_mul(7919),
+            0,
+            0x02,
+        );
+        if i % 64 == 0 {
+            net.run();
+        }
+    }
+    net.run();
+    let st = stat(b);
+    assert_eq!(
+        st.tcps_sc_added, 16,
+        "the SYN cache is the bounded incomplete queue"
+    );
+    assert_eq!(st.tcps_sc_overflowed, 2000 - 16);
+    assert_eq!(st.tcps_sc_sendcookie, 2000 - 16, "{st:?}");
+    assert_eq!(
+        b.lock().sockets.len(),
+        1 + 16,
+        "no state beyond the SYN cache"
+    );
+    // A real client gets in through a cookie and moves data both ways.
+    let c = tcp_socket(a);
+    assert_eq!(
+        a.connect(c, &sin([10, 0, 0, 2], 7020)),
+        Err(Errno::EINPROGRESS)
+    );
+    net.run();
+    let (s, _) = b
+        .accept(l, None)
+        .expect("the cookie connection is accepted");
+    assert_eq!(stat(b).tcps_sc_recvcookie, 1);
+    let mut streams = vec![
+        stream(0, c, 1, s, pattern(200_000, 1)),
+        stream(1, s, 0, c, pattern(100_000, 2)),
+    ];
+    pump(&net, &mut streams, Duration::from_secs(30));
+    // An ACK whose cookie we did not make is answered with an RST and makes nothing.
+    let before = b.lock().sockets.len();
+    spoof(&net, [10, 0, 0, 1], 5555, 7020, 1000, 0xdead_beef, 0x10);
+    net.run();
+    assert_eq!(stat(b).tcps_sc_badcookie, 1);
+    assert_eq!(b.lock().sockets.len(), before);
+    // With cookies off, a SYN that finds the cache full is dropped.
+    b.lock()
+        .sysctl_set_int("net.inet.tcp.syncookies", 0)
+        .unwrap();
+    spoof(&net, [10, 0, 0, 1], 5556, 7020, 1, 0, 0x02);
+    net.run();
+    let st = stat(b);
+    assert_eq!(
+        st.tcps_sc_sendcookie,
+        2000 - 16 + 1,
+        "the real client's and no more"
+    );
+    assert!(st.tcps_listendrop >= 1);
+    // The flood's embryos give up after the establishment limit (75 s).
+    net.advance_by(Duration::from_secs(80), Duration::from_millis(500));
+    let left: Vec<TcpState> = states(b);
+    assert_eq!(
+        left,
+        vec![TcpState::Listen, TcpState::Established],
+        "{left:?}"
+    );
 }

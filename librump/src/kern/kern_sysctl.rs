@@ -543,6 +543,11 @@ impl Sysctl {
         Some(nums)
     }
 
+    /// The node an integer name leads to, if any.
+    pub fn locate_id(&self, name: &[i32]) -> Option<SysctlId> {
+        self.locate(name).ok()
+    }
+
     /// The node a dotted name names.
     pub fn id_of(&self, name: &str) -> Option<SysctlId> {
         name.split('.')

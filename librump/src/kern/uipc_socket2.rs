@@ -267,6 +267,38 @@ impl KernelState {
         if h.so_q.len() + h.so_q0.len() > h.so_qlimit * 3 / 2 {
             return None;
         }
+        Some(self.sonewconn1(head, connected))
+    }
+
+    /// Whether a listener's queue of completed connections is full (the backlog of
+    /// listen(2), with BSD's 3/2 slack).
+    pub fn so_qfull(&self, head: SocketId) -> bool {
+        let h = self.so(head);
+        h.so_q.len() > h.so_qlimit * 3 / 2
+    }
+
+    /// [`Self::sonewconn`] for a handshake already validated without state (a SYN
+    /// cookie): the incomplete queue does not count, only the accept queue bounds it.
+    /// The socket starts on the incomplete queue; soisconnected moves it.
+    pub fn sonewconn_validated(&mut self, head: SocketId) -> Option<SocketId> {
+        if self.so_qfull(head) {
+            return None;
+        }
+        Some(self.sonewconn1(head, false))
+    }
+
+    /// [`Self::sonewconn`] for a protocol that bounds its embryonic connections
+    /// itself (TCP's SYN cache): at most `q0_limit` on the incomplete queue, and none
+    /// while the accept queue is full.
+    pub fn sonewconn_incomplete(&mut self, head: SocketId, q0_limit: usize) -> Option<SocketId> {
+        if self.so(head).so_q0.len() >= q0_limit || self.so_qfull(head) {
+            return None;
+        }
+        Some(self.sonewconn1(head, false))
+    }
+
+    fn sonewconn1(&mut self, head: SocketId, connected: bool) -> SocketId {
+        let h = self.so(head);
         let mut s = Socket::new(h.so_family, h.so_type, h.so_protocol, h.so_proto.clone());
         s.so_options = h.so_options & !super::uipc_socket::SO_ACCEPTCONN;
         s.so_linger = h.so_linger;
@@ -286,7 +318,7 @@ impl KernelState {
         } else {
             h.so_q0.push_back(id);
         }
-        Some(id)
+        id
     }
 
     /// Free a socket whose protocol has let go of it (sofree).

@@ -75,6 +75,16 @@ impl KernelState {
         self.sysctl.get_int(name)
     }
 
+    /// Set a string sysctl by dotted name.
+    ///
+    /// # Errors
+    /// `ENOENT` for an unknown name, the node's check.
+    pub fn sysctl_set_str(&mut self, name: &str, v: &str) -> KResult<()> {
+        let id = self.sysctl.id_of(name).ok_or(Errno::ENOENT)?;
+        self.sysctl
+            .set(id, crate::kern::kern_sysctl::SysctlValue::Str(v.into()))
+    }
+
     /// Set an int sysctl by dotted name.
     ///
     /// # Errors

@@ -40,6 +40,10 @@ pub fn inet_attach(k: &Kernel) -> KResult<()> {
         ip_id: g.random16(),
         icmp_tokens: (super::ip_icmp::ICMP_ERRPPSLIMIT, 0),
     }));
+    let ids = super::tcp_sysctl::tcp_sysctl_setup(&mut g.sysctl)?;
+    if let Some(t) = super::tcp_var::tcp_globals(&mut g) {
+        t.sysctl = Some(ids);
+    }
     let sw: Vec<Arc<dyn Protosw>> =
         vec![Arc::new(TcpProto), Arc::new(UdpProto), Arc::new(RawIpProto)];
     g.domains.push(Arc::new(Domain {

@@ -25,6 +25,7 @@ pub mod tcp_reass;
 pub mod tcp_rtt;
 pub mod tcp_sack;
 pub mod tcp_seq;
+pub mod tcp_sysctl;
 pub mod tcp_timer;
 pub mod tcp_usrreq;
 pub mod tcp_var;

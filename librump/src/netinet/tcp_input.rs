@@ -18,7 +18,10 @@
 use std::net::Ipv4Addr;
 
 use super::tcp_fsm::TcpState;
-use super::tcp_output::{tcp_output, tcp_respond};
+use super::tcp_isn::{
+    syncookie_check, syncookie_counter, syncookie_make, syncookie_mss_index, TcpTuple,
+};
+use super::tcp_output::{tcp_output, tcp_respond, tcp_respond_syncookie};
 use super::tcp_sack::{SackBlock, SackScoreboard, SegKind};
 use super::tcp_seq::{seq_geq, seq_gt, seq_leq, seq_lt, seq_sub};
 use super::tcp_timer::{tcp_canceltimers, tcp_timer_arm, tcp_timer_armed, tcp_timer_disarm};
@@ -87,7 +90,7 @@ pub fn tcp_input(k: &mut KernelState, src: Ipv4Addr, dst: Ipv4Addr, mut m: MbufC
     };
     match tp.t_state {
         TcpState::Closed => dropwithreset(k, a, &th),
-        TcpState::Listen => tcp_input_listen(k, so, &tp, a, &th),
+        TcpState::Listen => tcp_input_listen(k, so, &tp, a, &th, m),
         TcpState::SynSent => tcp_input_synsent(k, so, &mut tp, a, &th),
         _ => tcp_input_general(k, so, &mut tp, a, &th, m),
     }
@@ -154,12 +157,32 @@ fn syn_options(k: &KernelState, tp: &mut Tcpcb, th: &TcpRepr) {
     }
 }
 
-/// LISTEN: a SYN makes an embryonic connection on the incomplete queue.
-fn tcp_input_listen(k: &mut KernelState, head: SocketId, ltp: &Tcpcb, a: Addrs, th: &TcpRepr) {
+/// LISTEN (RFC 9293 3.10.7.2): a SYN makes an embryonic connection on the incomplete
+/// queue, which is our SYN cache; when that is full the SYN is answered with a SYN
+/// cookie instead, and an ACK carrying a valid cookie makes the connection.
+fn tcp_input_listen(
+    k: &mut KernelState,
+    head: SocketId,
+    ltp: &Tcpcb,
+    a: Addrs,
+    th: &TcpRepr,
+    m: MbufChain,
+) {
     if th.flags.rst() {
         return;
     }
     if th.ack_number.is_some() {
+        if !th.flags.syn() {
+            match syncookie_get(k, head, ltp, a, th) {
+                Cookie::Made(so, mut tp) => {
+                    tcp_input_general(k, so, &mut tp, a, th, m);
+                    put_tp(k, so, tp);
+                    return;
+                }
+                Cookie::NoRoom => return,
+                Cookie::Bad => {}
+            }
+        }
         dropwithreset(k, a, th);
         return;
     }
@@ -167,28 +190,14 @@ fn tcp_input_listen(k: &mut KernelState, head: SocketId, ltp: &Tcpcb, a: Addrs, 
         tcpstat(k, |s| s.tcps_badsyn += 1);
         return;
     }
-    let Some(so) = k.sonewconn(head, false) else {
-        tcpstat(k, |s| s.tcps_listendrop += 1);
+    let q0_limit = (k.so(head).so_qlimit * 3 / 2 + 1).max(TCP_SYN_CACHE_MIN);
+    let Some(so) = k.sonewconn_incomplete(head, q0_limit) else {
+        syncookie_send(k, head, a, th);
         return;
     };
-    let cc = tcp_globals(k).map_or(super::tcp_congctl::CONGCTL_DEFAULT, |g| g.congctl);
-    let mut tp = Tcpcb::new(cc);
-    tp.inp = super::in_pcb::Inpcb {
-        laddr: a.dst,
-        lport: ltp.inp.lport,
-        faddr: a.src,
-        fport: th.src_port,
-        ..Default::default()
-    };
-    tp.t_flags =
-        (ltp.t_flags & TF_NODELAY) | TF_REQ_SCALE | TF_REQ_TSTMP | TF_SACK_PERMIT | TF_PASSIVE;
-    tp.t_usermss = ltp.t_usermss;
-    tp.t_keepidle = ltp.t_keepidle;
-    tp.t_keepintvl = ltp.t_keepintvl;
-    tp.t_keepcnt = ltp.t_keepcnt;
-    tp.t_ttl = ltp.t_ttl;
+    let mut tp = listener_tcb(k, ltp, a, th);
+    tp.t_flags |= super::tcp_sysctl::tcp_defaults(k).syn_flags();
     tp.request_r_scale = Tcpcb::scale_for(k.so(so).so_rcv.sb_hiwat);
-    tp.t_ourmss = tcp_mss_for(k, a.dst, a.src);
     syn_options(k, &mut tp, th);
     tp.irs = th.seq_number;
     tp.rcv_nxt = tp.irs.wrapping_add(1);
@@ -202,17 +211,150 @@ fn tcp_input_listen(k: &mut KernelState, head: SocketId, ltp: &Tcpcb, a: Addrs, 
     tp.max_sndwnd = tp.snd_wnd;
     tp.snd_wl1 = th.seq_number;
     tp.snd_wl2 = tp.iss;
-    tp.t_state = TcpState::SynReceived;
-    tp.t_rcvtime = k.ticks();
     tp.t_flags |= TF_ACKNOW;
     let mss = tp.t_maxseg;
     tp.t_cc.init(mss);
     tcp_attach_new(k, so, tp);
-    tcpstat(k, |s| s.tcps_accepts += 1);
+    tcpstat(k, |s| {
+        s.tcps_accepts += 1;
+        s.tcps_sc_added += 1;
+    });
     if let Some(mut tp) = take_tp(k, so) {
         tcp_timer_arm(k, so, &mut tp, TcpTimer::Keep, TCPTV_KEEP_INIT);
         tcp_output(k, so, &mut tp);
         put_tp(k, so, tp);
+    }
+}
+
+/// A control block in SYN_RECEIVED for a connection to listener `ltp`, inheriting its
+/// socket options; the caller fills in the sequence numbers.
+fn listener_tcb(k: &mut KernelState, ltp: &Tcpcb, a: Addrs, th: &TcpRepr) -> Tcpcb {
+    let mut tp = Tcpcb::new(ltp.t_cc.name());
+    tp.inp = super::in_pcb::Inpcb {
+        laddr: a.dst,
+        lport: ltp.inp.lport,
+        faddr: a.src,
+        fport: th.src_port,
+        ..Default::default()
+    };
+    tp.t_flags = (ltp.t_flags & TF_NODELAY) | TF_PASSIVE;
+    tp.t_usermss = ltp.t_usermss;
+    tp.t_keepidle = ltp.t_keepidle;
+    tp.t_keepintvl = ltp.t_keepintvl;
+    tp.t_keepcnt = ltp.t_keepcnt;
+    tp.t_ttl = ltp.t_ttl;
+    tp.t_ourmss = tcp_mss_for(k, a.dst, a.src);
+    tp.t_state = TcpState::SynReceived;
+    tp.t_rcvtime = k.ticks();
+    tp
+}
+
+/// The 4-tuple of a segment, from our side.
+fn tuple_of(a: Addrs, th: &TcpRepr) -> TcpTuple {
+    TcpTuple {
+        laddr: a.dst,
+        lport: th.dst_port,
+        faddr: a.src,
+        fport: th.src_port,
+    }
+}
+
+/// Answer a SYN that found the SYN cache full with a SYN cookie, unless cookies are
+/// off or the accept queue is full too (then the SYN is dropped; the peer retries).
+fn syncookie_send(k: &mut KernelState, head: SocketId, a: Addrs, th: &TcpRepr) {
+    tcpstat(k, |s| s.tcps_sc_overflowed += 1);
+    if !super::tcp_sysctl::tcp_do_syncookies(k) || k.so_qfull(head) {
+        tcpstat(k, |s| s.tcps_listendrop += 1);
+        return;
+    }
+    let ourmss = tcp_mss_for(k, a.dst, a.src);
+    let peer = th.max_seg_size.map_or(TCP_MSS_DEFAULT, u32::from);
+    let mss = ourmss.min(peer).min(65535) as u16;
+    let key = super::tcp_usrreq::iss_secret(k);
+    let iss = syncookie_make(
+        &key,
+        &tuple_of(a, th),
+        th.seq_number,
+        syncookie_mss_index(mss),
+        syncookie_counter(k.ticks()),
+    );
+    let win = k.so(head).so_rcv.sb_hiwat.min(TCP_MAXWIN as usize) as u16;
+    tcp_respond_syncookie(
+        k,
+        a.dst,
+        a.src,
+        th.dst_port,
+        th.src_port,
+        iss,
+        th.seq_number.wrapping_add(1),
+        win,
+        ourmss.min(65535) as u16,
+    );
+    tcpstat(k, |s| s.tcps_sc_sendcookie += 1);
+}
+
+/// What an ACK to a listener turned out to be.
+enum Cookie {
+    /// A valid cookie: the connection, in SYN_RECEIVED, for the general path to finish.
+    Made(SocketId, Box<Tcpcb>),
+    /// A valid cookie but a full accept queue: dropped; the peer's retransmission may
+    /// find room.
+    NoRoom,
+    /// Not ours.
+    Bad,
+}
+
+/// The final ACK of a handshake answered with a SYN cookie (syncookie_lookup).
+fn syncookie_get(
+    k: &mut KernelState,
+    head: SocketId,
+    ltp: &Tcpcb,
+    a: Addrs,
+    th: &TcpRepr,
+) -> Cookie {
+    let Some(ack) = th.ack_number else {
+        return Cookie::Bad;
+    };
+    let key = super::tcp_usrreq::iss_secret(k);
+    let irs = th.seq_number.wrapping_sub(1);
+    let iss = ack.wrapping_sub(1);
+    let counter = syncookie_counter(k.ticks());
+    let Some(mss) = syncookie_check(&key, &tuple_of(a, th), irs, iss, counter) else {
+        tcpstat(k, |s| s.tcps_sc_badcookie += 1);
+        return Cookie::Bad;
+    };
+    let Some(so) = k.sonewconn_validated(head) else {
+        tcpstat(k, |s| s.tcps_listendrop += 1);
+        return Cookie::NoRoom;
+    };
+    let mut tp = listener_tcb(k, ltp, a, th);
+    // What the SYN asked for beyond the MSS was not kept: no scaling, timestamps or SACK.
+    tp.t_maxseg = tp.t_ourmss.min(u32::from(mss));
+    if tp.t_usermss != 0 {
+        tp.t_maxseg = tp.t_maxseg.min(tp.t_usermss);
+    }
+    tp.irs = irs;
+    tp.rcv_nxt = th.seq_number;
+    tp.rcv_adv = tp.rcv_nxt;
+    tp.iss = iss;
+    tp.snd_una = iss;
+    tp.snd_nxt = ack;
+    tp.snd_max = ack;
+    tp.snd_recover = iss;
+    tp.snd_wnd = u32::from(th.window_len);
+    tp.max_sndwnd = tp.snd_wnd;
+    tp.snd_wl1 = irs;
+    tp.snd_wl2 = iss;
+    let mss = tp.t_maxseg;
+    tp.t_cc.init(mss);
+    tcp_attach_new(k, so, tp);
+    tcpstat(k, |s| {
+        s.tcps_accepts += 1;
+        s.tcps_sc_recvcookie += 1;
+    });
+    match take_tp(k, so) {
+        Some(tp) => Cookie::Made(so, tp),
+        None => Cookie::NoRoom,
     }
 }
 
@@ -443,6 +585,13 @@ fn tcp_input_general(
     let mut needoutput = false;
 
     if tp.t_state == TcpState::SynReceived {
+        // The accept queue is full: stay embryonic and let the SYN-ACK be sent again;
+        // the peer's answer to it may find room (Linux does the same).
+        let head = k.so(so).so_head;
+        if head.is_some_and(|h| k.so_qfull(h)) {
+            tcpstat(k, |s| s.tcps_listendrop += 1);
+            return;
+        }
         if seq_gt(ack, tp.snd_una) && seq_leq(ack, tp.snd_max) {
             tp.snd_wl1 = seq.wrapping_sub(1);
             tcp_established(k, so, tp);

@@ -376,6 +376,44 @@ pub fn tcp_respond(
         timestamp: ts,
         payload_len: 0,
     };
+    respond(k, src, dst, &repr);
+}
+
+/// The SYN-ACK of a SYN cookie (syncookie_respond): no state behind it, so it offers
+/// only what the cookie can carry back: the MSS.
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_respond_syncookie(
+    k: &mut KernelState,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    iss: u32,
+    ack: u32,
+    win: u16,
+    mss: u16,
+) {
+    let repr = TcpRepr {
+        src_port: sport,
+        dst_port: dport,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        seq_number: iss,
+        ack_number: Some(ack),
+        window_len: win,
+        urgent_at: 0,
+        window_scale: None,
+        max_seg_size: Some(mss),
+        sack_permitted: false,
+        sack_ranges: [None; TCP_REPR_SACK_BLOCKS],
+        timestamp: None,
+        payload_len: 0,
+    };
+    respond(k, src, dst, &repr);
+}
+
+/// Send a segment without a connection behind it.
+fn respond(k: &mut KernelState, src: Ipv4Addr, dst: Ipv4Addr, repr: &TcpRepr) {
+    let flags = repr.flags;
     let pool = k.pool.clone();
     let mut m = MbufChain::new();
     let Ok(hdr) = m.prepend(&pool, repr.header_len()) else {
@@ -386,7 +424,7 @@ pub fn tcp_respond(
     m.copy_in(16, &ck.to_be_bytes());
     tcpstat(k, |s| {
         s.tcps_sndtotal += 1;
-        if flags.rst() {
+        if flags.rst() || flags.syn() {
             s.tcps_sndctrl += 1;
         } else {
             s.tcps_sndacks += 1;

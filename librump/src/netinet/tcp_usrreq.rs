@@ -16,6 +16,7 @@ use super::in_pcb::Inpcb;
 use super::tcp_fsm::TcpState;
 use super::tcp_isn::{tcp_new_iss, SipKey, TcpTuple};
 use super::tcp_output::{tcp_output, tcp_send_rst};
+use super::tcp_sysctl::{tcp_defaults, TcpDefaults};
 use super::tcp_timer::{tcp_canceltimers, tcp_timer_arm};
 use super::tcp_var::*;
 use crate::abi::netbsd as nb;
@@ -152,9 +153,13 @@ fn tcp_usrclosed(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
     }
 }
 
-fn attach_tcb(k: &mut KernelState, so: SocketId) {
-    let cc = tcp_globals(k).map_or(super::tcp_congctl::CONGCTL_DEFAULT, |g| g.congctl);
-    let mut tp = Tcpcb::new(cc);
+fn attach_tcb(k: &mut KernelState, so: SocketId, d: &TcpDefaults) {
+    let mut tp = Tcpcb::new(d.congctl);
+    tp.t_flags = d.syn_flags();
+    tp.t_keepidle = d.keepidle;
+    tp.t_keepintvl = d.keepintvl;
+    tp.t_keepcnt = d.keepcnt;
+    tp.t_ttl = k.sysctl.ip_defttl();
     tp.request_r_scale = Tcpcb::scale_for(k.so(so).so_rcv.sb_hiwat);
     k.so_mut(so).so_pcb = Some(Box::new(tp));
 }
@@ -189,14 +194,9 @@ impl Protosw for TcpProto {
         if k.inet().is_none() {
             return Err(Errno::EAFNOSUPPORT);
         }
-        let snd = k
-            .sysctl_int("net.inet.tcp.sendspace")
-            .map_or(TCP_SENDSPACE, |v| v as usize);
-        let rcv = k
-            .sysctl_int("net.inet.tcp.recvspace")
-            .map_or(TCP_RECVSPACE, |v| v as usize);
-        k.so_mut(so).soreserve(snd, rcv)?;
-        attach_tcb(k, so);
+        let d = tcp_defaults(k);
+        k.so_mut(so).soreserve(d.sendspace, d.recvspace)?;
+        attach_tcb(k, so, &d);
         Ok(())
     }
 

@@ -30,6 +30,9 @@ pub const TCP_MSS_DEFAULT: u32 = 536;
 pub const TCP_MAXWIN: u32 = 65535;
 /// Largest window shift (RFC 7323).
 pub const TCP_MAX_WINSHIFT: u8 = 14;
+/// Embryonic connections a listener keeps at least (its SYN cache bound is the larger
+/// of this and its backlog's 3/2 + 1); SYNs beyond it get SYN cookies.
+pub const TCP_SYN_CACHE_MIN: usize = 16;
 /// Challenge ACKs a kernel sends per second at most (RFC 5961 section 7; Linux's
 /// tcp_challenge_ack_limit).
 pub const TCP_CHALLENGE_ACK_LIMIT: u32 = 1000;
@@ -204,6 +207,16 @@ pub struct TcpStat {
     pub tcps_pawsdrop: u64,
     /// Segments dropped before a connection (bad flags and the like).
     pub tcps_badsyn: u64,
+    /// Embryonic connections made for SYNs (the incomplete queue is our SYN cache).
+    pub tcps_sc_added: u64,
+    /// SYNs that found the incomplete queue full.
+    pub tcps_sc_overflowed: u64,
+    /// SYN-ACKs sent with a SYN cookie (FreeBSD's tcps_sc_sendcookie).
+    pub tcps_sc_sendcookie: u64,
+    /// Connections made from a valid SYN cookie (FreeBSD's tcps_sc_recvcookie).
+    pub tcps_sc_recvcookie: u64,
+    /// ACKs to a listener whose cookie did not check (answered with RST).
+    pub tcps_sc_badcookie: u64,
 }
 
 /// The TCP state of one kernel (the globals of NetBSD's tcp_subr.c).
@@ -214,8 +227,8 @@ pub struct TcpGlobals {
     pub tcpstat: TcpStat,
     /// RFC 6528 secret.
     pub iss_secret: SipKey,
-    /// Congestion control for new connections (net.inet.tcp.congctl).
-    pub congctl: &'static str,
+    /// The ids of the `net.inet.tcp` knobs (None until registered).
+    pub sysctl: Option<super::tcp_sysctl::TcpSysctl>,
     /// Challenge ACKs sent in the current second, and the tick the second began.
     pub challenge_acks: (u32, u64),
 }
@@ -226,7 +239,7 @@ impl Default for TcpGlobals {
             tcbtable: TcbTable::default(),
             tcpstat: TcpStat::default(),
             iss_secret: SipKey::new(0, 0),
-            congctl: super::tcp_congctl::CONGCTL_DEFAULT,
+            sysctl: None,
             challenge_acks: (0, 0),
         }
     }
