@@ -476,6 +476,72 @@
 
 #define RUMP_TCP_CONGCTL 32
 
+#define RUMP_TCPS_CLOSED 0
+
+#define RUMP_TCPS_LISTEN 1
+
+#define RUMP_TCPS_SYN_SENT 2
+
+#define RUMP_TCPS_SYN_RECEIVED 3
+
+#define RUMP_TCPS_ESTABLISHED 4
+
+#define RUMP_TCPS_CLOSE_WAIT 5
+
+#define RUMP_TCPS_FIN_WAIT_1 6
+
+#define RUMP_TCPS_CLOSING 7
+
+#define RUMP_TCPS_LAST_ACK 8
+
+#define RUMP_TCPS_FIN_WAIT_2 9
+
+#define RUMP_TCPS_TIME_WAIT 10
+
+#define RUMP_TCPCTL_SENDSPACE 2
+
+#define RUMP_TCPCTL_RECVSPACE 3
+
+/**
+ * A node: `net.inet.tcp.sack.enable` is 1 below it.
+ */
+#define RUMP_TCPCTL_SACK 10
+
+#define RUMP_TCPCTL_WSCALE 11
+
+#define RUMP_TCPCTL_TSTAMP 12
+
+#define RUMP_TCPCTL_KEEPIDLE 17
+
+#define RUMP_TCPCTL_KEEPINTVL 18
+
+#define RUMP_TCPCTL_KEEPCNT 19
+
+#define RUMP_TCPCTL_SLOWHZ 20
+
+#define RUMP_TCPCTL_STATS 30
+
+/**
+ * Counters in `net.inet.tcp.stats` (uint64_t each).
+ */
+#define RUMP_TCP_NSTATS 76
+
+#define RUMP_TCP_STAT_CONNATTEMPT 0
+
+#define RUMP_TCP_STAT_ACCEPTS 1
+
+#define RUMP_TCP_STAT_CONNECTS 2
+
+#define RUMP_TCP_STAT_REXMTTIMEO 10
+
+#define RUMP_TCP_STAT_SNDTOTAL 18
+
+#define RUMP_TCP_STAT_SNDREXMITPACK 21
+
+#define RUMP_TCP_STAT_RCVTOTAL 28
+
+#define RUMP_TCP_STAT_RCVBADSUM 31
+
 #define RUMP_F_DUPFD 0
 
 #define RUMP_F_GETFD 1
@@ -964,6 +1030,31 @@
 #define RUMP_ELAST 98
 
 /**
+ * `TCPI_OPT_TIMESTAMPS`: timestamps are on.
+ */
+#define RUMP_TCPI_OPT_TIMESTAMPS 1
+
+/**
+ * `TCPI_OPT_SACK`: SACK is on.
+ */
+#define RUMP_TCPI_OPT_SACK 2
+
+/**
+ * `TCPI_OPT_WSCALE`: window scaling is on.
+ */
+#define RUMP_TCPI_OPT_WSCALE 4
+
+/**
+ * `TCPI_OPT_ECN`.
+ */
+#define RUMP_TCPI_OPT_ECN 8
+
+/**
+ * `TCPI_OPT_TOE`.
+ */
+#define RUMP_TCPI_OPT_TOE 16
+
+/**
  * Version of the routing message format (`rtm_version`).
  */
 #define RUMP_RTM_VERSION 4
@@ -1165,6 +1256,55 @@ typedef struct rump_sockaddr_in {
   struct rump_in_addr sin_addr;
   int8_t sin_zero[8];
 } rump_sockaddr_in;
+
+/**
+ * `struct tcp_info` (netinet/tcp.h), filled by `getsockopt(IPPROTO_TCP, TCP_INFO)`.
+ * Times are in microseconds. NetBSD's two 4-bit fields `tcpi_snd_wscale` and
+ * `tcpi_rcv_wscale` share one byte here: send shift in the low 4 bits, receive shift
+ * in the high 4 (as C compilers lay out the bit-fields on the targets we build for).
+ * Fields named `__tcpi_*` are not maintained, as in NetBSD.
+ */
+typedef struct rump_tcp_info {
+  uint8_t tcpi_state;
+  uint8_t __tcpi_ca_state;
+  uint8_t __tcpi_retransmits;
+  uint8_t __tcpi_probes;
+  uint8_t __tcpi_backoff;
+  uint8_t tcpi_options;
+  uint8_t tcpi_wscale;
+  uint32_t tcpi_rto;
+  uint32_t __tcpi_ato;
+  uint32_t tcpi_snd_mss;
+  uint32_t tcpi_rcv_mss;
+  uint32_t __tcpi_unacked;
+  uint32_t __tcpi_sacked;
+  uint32_t __tcpi_lost;
+  uint32_t __tcpi_retrans;
+  uint32_t __tcpi_fackets;
+  uint32_t __tcpi_last_data_sent;
+  uint32_t __tcpi_last_ack_sent;
+  uint32_t tcpi_last_data_recv;
+  uint32_t __tcpi_last_ack_recv;
+  uint32_t __tcpi_pmtu;
+  uint32_t __tcpi_rcv_ssthresh;
+  uint32_t tcpi_rtt;
+  uint32_t tcpi_rttvar;
+  uint32_t tcpi_snd_ssthresh;
+  uint32_t tcpi_snd_cwnd;
+  uint32_t __tcpi_advmss;
+  uint32_t __tcpi_reordering;
+  uint32_t __tcpi_rcv_rtt;
+  uint32_t tcpi_rcv_space;
+  uint32_t tcpi_snd_wnd;
+  uint32_t tcpi_snd_bwnd;
+  uint32_t tcpi_snd_nxt;
+  uint32_t tcpi_rcv_nxt;
+  uint32_t tcpi_toe_tid;
+  uint32_t tcpi_snd_rexmitpack;
+  uint32_t tcpi_rcv_ooopack;
+  uint32_t tcpi_snd_zerowin;
+  uint32_t __tcpi_pad[26];
+} rump_tcp_info;
 
 /**
  * The union inside `struct in6_addr`.

@@ -626,6 +626,76 @@ fn tcp_socket_options() {
     };
     assert_eq!(mss(a, c), 1000);
     assert_eq!(mss(b, s), 1460);
+    // TCP_INFO: NetBSD's struct tcp_info.
+    let info = a
+        .getsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_INFO)
+        .unwrap();
+    assert_eq!(info.len(), std::mem::size_of::<nb::rump_tcp_info>());
+    let word = |off: usize| u32::from_ne_bytes(info[off..off + 4].try_into().unwrap());
+    assert_eq!(info[0], 4, "TCPS_ESTABLISHED");
+    let all =
+        (nb::RUMP_TCPI_OPT_TIMESTAMPS | nb::RUMP_TCPI_OPT_SACK | nb::RUMP_TCPI_OPT_WSCALE) as u8;
+    assert_eq!(info[5], all, "options");
+    assert_eq!(word(16), 1000, "tcpi_snd_mss");
+    assert!(word(8) >= 200_000, "tcpi_rto, usec");
+    assert!(
+        word(80) >= 4 * 1000,
+        "tcpi_snd_cwnd: at least the initial window"
+    );
+    assert_eq!(
+        word(96),
+        1 << 20,
+        "tcpi_rcv_space: the empty receive buffer"
+    );
+    assert_eq!(
+        a.setsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_INFO, &one),
+        Err(Errno::EINVAL)
+    );
+    // TCP_CONGCTL: by name, per socket; an unknown name is EINVAL.
+    let cc = |k: &Kernel, fd| k.getsockopt(fd, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_CONGCTL);
+    assert_eq!(cc(a, c).unwrap(), b"newreno\0");
+    a.setsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_CONGCTL, b"cubic")
+        .unwrap();
+    assert_eq!(cc(a, c).unwrap(), b"cubic\0");
+    assert_eq!(cc(b, s).unwrap(), b"newreno\0");
+    assert_eq!(
+        a.setsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_CONGCTL, b"vegas\0"),
+        Err(Errno::EINVAL)
+    );
+    // IP-level options on a TCP socket.
+    a.setsockopt(c, nb::RUMP_IPPROTO_IP, nb::RUMP_IP_TTL, &7i32.to_ne_bytes())
+        .unwrap();
+    assert_eq!(
+        a.getsockopt(c, nb::RUMP_IPPROTO_IP, nb::RUMP_IP_TTL)
+            .unwrap(),
+        7i32.to_ne_bytes()
+    );
+    assert_eq!(
+        a.setsockopt(
+            c,
+            nb::RUMP_IPPROTO_IP,
+            nb::RUMP_IP_TTL,
+            &300i32.to_ne_bytes()
+        ),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        a.getsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_KEEPINIT)
+            .unwrap(),
+        75i32.to_ne_bytes()
+    );
+    // net.inet.tcp.stats: NetBSD's counter array, current when read.
+    let mib = a.lock().sysctl.lookup_name("net.inet.tcp.stats").unwrap();
+    let mut buf = vec![0u8; 76 * 8];
+    let mut len = buf.len();
+    a.lock()
+        .sysctl_rw(&mib, Some(&mut buf), &mut len, None)
+        .unwrap();
+    assert_eq!(len, 76 * 8);
+    let counter = |i: usize| u64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap());
+    assert_eq!(counter(0), 1, "TCP_STAT_CONNATTEMPT");
+    assert_eq!(counter(2), 1, "TCP_STAT_CONNECTS");
+    assert_eq!(counter(18), stat(a).tcps_sndtotal, "TCP_STAT_SNDTOTAL");
     // A big receive buffer is advertised with window scaling: 1 MiB flows unread.
     let data = pattern(900_000, 9);
     let mut sent = 0;

@@ -279,6 +279,78 @@ static void sysctls(void)
 	expect("the old value comes back", v == 0 && len == sizeof(v));
 }
 
+/* TCP over lo0: TCP_INFO, TCP_CONGCTL, IP_TTL on a stream socket, net.inet.tcp.* */
+static void tcp(void)
+{
+	int stats[4] = { RUMP_CTL_NET, RUMP_PF_INET, RUMP_IPPROTO_TCP, RUMP_TCPCTL_STATS };
+	int sack[5] = { RUMP_CTL_NET, RUMP_PF_INET, RUMP_IPPROTO_TCP, RUMP_TCPCTL_SACK, 1 };
+	struct rump_sockaddr_in sin = sin_of("127.0.0.1");
+	struct rump_tcp_info ti;
+	uint64_t st[RUMP_TCP_NSTATS];
+	char cc[16];
+	int l, c, a, v, one = 1, ttl = 9;
+	size_t len;
+	rump_socklen_t olen;
+
+	l = rump_sys_socket(RUMP_PF_INET, RUMP_SOCK_STREAM, 0);
+	check_ok("TCP listener", l);
+	sin.sin_port = htons(7777);
+	check_ok("bind 127.0.0.1:7777", rump_sys_bind(l, (struct rump_sockaddr *)&sin,
+	    sizeof(sin)));
+	check_ok("listen", rump_sys_listen(l, 4));
+	c = rump_sys_socket(RUMP_PF_INET, RUMP_SOCK_STREAM, 0);
+	check_ok("connect", rump_sys_connect(c, (struct rump_sockaddr *)&sin, sizeof(sin)));
+	a = rump_sys_accept(l, NULL, NULL);
+	check_ok("accept", a);
+
+	olen = sizeof(ti);
+	memset(&ti, 0xff, sizeof(ti));
+	check_ok("getsockopt TCP_INFO", rump_sys_getsockopt(c, RUMP_IPPROTO_TCP, RUMP_TCP_INFO,
+	    &ti, &olen));
+	expect("TCP_INFO fills the whole struct", olen == sizeof(ti) && sizeof(ti) == 236);
+	expect("tcpi_state is ESTABLISHED", ti.tcpi_state == RUMP_TCPS_ESTABLISHED);
+	expect("tcpi_options: timestamps, SACK, window scaling", ti.tcpi_options ==
+	    (RUMP_TCPI_OPT_TIMESTAMPS | RUMP_TCPI_OPT_SACK | RUMP_TCPI_OPT_WSCALE));
+	expect("tcpi_snd_mss is lo0's MTU less 40", ti.tcpi_snd_mss == 33624 - 40);
+	expect("tcpi_snd_cwnd is at least 2 segments", ti.tcpi_snd_cwnd >= 2 * ti.tcpi_snd_mss);
+	check("setsockopt TCP_INFO is EINVAL", rump_sys_setsockopt(c, RUMP_IPPROTO_TCP,
+	    RUMP_TCP_INFO, &one, sizeof(one)), RUMP_EINVAL);
+
+	check_ok("TCP_CONGCTL cubic", rump_sys_setsockopt(c, RUMP_IPPROTO_TCP, RUMP_TCP_CONGCTL,
+	    "cubic", 6));
+	olen = sizeof(cc);
+	check_ok("getsockopt TCP_CONGCTL", rump_sys_getsockopt(c, RUMP_IPPROTO_TCP,
+	    RUMP_TCP_CONGCTL, cc, &olen));
+	expect("TCP_CONGCTL reads cubic", strcmp(cc, "cubic") == 0 && olen == 6);
+	check("TCP_CONGCTL of an unknown name is EINVAL", rump_sys_setsockopt(c,
+	    RUMP_IPPROTO_TCP, RUMP_TCP_CONGCTL, "vegas", 6), RUMP_EINVAL);
+
+	check_ok("IP_TTL on a TCP socket", rump_sys_setsockopt(c, RUMP_IPPROTO_IP, RUMP_IP_TTL,
+	    &ttl, sizeof(ttl)));
+	olen = sizeof(v);
+	check_ok("getsockopt IP_TTL", rump_sys_getsockopt(c, RUMP_IPPROTO_IP, RUMP_IP_TTL, &v,
+	    &olen));
+	expect("IP_TTL reads back", v == 9);
+	check("a negative IP_TTL is EINVAL", rump_sys_setsockopt(c, RUMP_IPPROTO_IP, RUMP_IP_TTL,
+	    &(int){ -2 }, sizeof(int)), RUMP_EINVAL);
+
+	len = sizeof(st);
+	check_ok("net.inet.tcp.stats", rump_sys___sysctl(stats, 4, st, &len, NULL, 0));
+	expect("TCP_NSTATS counters", len == sizeof(st));
+	expect("one connection attempted, two established",
+	    st[RUMP_TCP_STAT_CONNATTEMPT] == 1 && st[RUMP_TCP_STAT_CONNECTS] == 2);
+	expect("segments sent are counted", st[RUMP_TCP_STAT_SNDTOTAL] >= 3);
+	check("net.inet.tcp.stats is read-only", rump_sys___sysctl(stats, 4, NULL, NULL, st,
+	    sizeof(st)), RUMP_EPERM);
+	v = 2;
+	check("net.inet.tcp.sack.enable takes 0 or 1", rump_sys___sysctl(sack, 5, NULL, NULL, &v,
+	    sizeof(v)), RUMP_EINVAL);
+
+	rump_sys_close(a);
+	rump_sys_close(c);
+	rump_sys_close(l);
+}
+
 static void helpers(void)
 {
 	check_rv("rump_pub_netconfig_ifcreate twice is EEXIST",
@@ -329,6 +401,7 @@ int main(void)
 	interfaces(s);
 	routes();
 	sysctls();
+	tcp();
 	helpers();
 	rump_sys_close(s);
 

@@ -1031,7 +1031,18 @@ mod tests {
             "TCP_",
             RUMP_IPPROTO_TCP,
             &["TCP_NOPUSH", "TCP_KEEPINIT", "TCP_INFO", "TCP_MD5SIG"],
-            &[],
+            // Not options: the statistics' count and indices (tcp_var.h).
+            &[
+                "TCP_NSTATS",
+                "TCP_STAT_CONNATTEMPT",
+                "TCP_STAT_ACCEPTS",
+                "TCP_STAT_CONNECTS",
+                "TCP_STAT_REXMTTIMEO",
+                "TCP_STAT_SNDTOTAL",
+                "TCP_STAT_SNDREXMITPACK",
+                "TCP_STAT_RCVTOTAL",
+                "TCP_STAT_RCVBADSUM",
+            ],
         );
         assert_eq!(
             sockopt_to_netbsd(libc::SOL_SOCKET, libc::SO_REUSEADDR),

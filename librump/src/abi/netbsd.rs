@@ -261,6 +261,42 @@ pub const RUMP_TCP_INFO: c_int = 0x09;
 pub const RUMP_TCP_MD5SIG: c_int = 0x10;
 pub const RUMP_TCP_CONGCTL: c_int = 0x20;
 
+// ---- sys/netinet/tcp_fsm.h ----
+pub const RUMP_TCPS_CLOSED: c_int = 0;
+pub const RUMP_TCPS_LISTEN: c_int = 1;
+pub const RUMP_TCPS_SYN_SENT: c_int = 2;
+pub const RUMP_TCPS_SYN_RECEIVED: c_int = 3;
+pub const RUMP_TCPS_ESTABLISHED: c_int = 4;
+pub const RUMP_TCPS_CLOSE_WAIT: c_int = 5;
+pub const RUMP_TCPS_FIN_WAIT_1: c_int = 6;
+pub const RUMP_TCPS_CLOSING: c_int = 7;
+pub const RUMP_TCPS_LAST_ACK: c_int = 8;
+pub const RUMP_TCPS_FIN_WAIT_2: c_int = 9;
+pub const RUMP_TCPS_TIME_WAIT: c_int = 10;
+
+// ---- sys/netinet/tcp_var.h: sysctl names under net.inet.tcp, and the statistics ----
+pub const RUMP_TCPCTL_SENDSPACE: c_int = 2;
+pub const RUMP_TCPCTL_RECVSPACE: c_int = 3;
+/// A node: `net.inet.tcp.sack.enable` is 1 below it.
+pub const RUMP_TCPCTL_SACK: c_int = 10;
+pub const RUMP_TCPCTL_WSCALE: c_int = 11;
+pub const RUMP_TCPCTL_TSTAMP: c_int = 12;
+pub const RUMP_TCPCTL_KEEPIDLE: c_int = 17;
+pub const RUMP_TCPCTL_KEEPINTVL: c_int = 18;
+pub const RUMP_TCPCTL_KEEPCNT: c_int = 19;
+pub const RUMP_TCPCTL_SLOWHZ: c_int = 20;
+pub const RUMP_TCPCTL_STATS: c_int = 30;
+/// Counters in `net.inet.tcp.stats` (uint64_t each).
+pub const RUMP_TCP_NSTATS: c_int = 76;
+pub const RUMP_TCP_STAT_CONNATTEMPT: c_int = 0;
+pub const RUMP_TCP_STAT_ACCEPTS: c_int = 1;
+pub const RUMP_TCP_STAT_CONNECTS: c_int = 2;
+pub const RUMP_TCP_STAT_REXMTTIMEO: c_int = 10;
+pub const RUMP_TCP_STAT_SNDTOTAL: c_int = 18;
+pub const RUMP_TCP_STAT_SNDREXMITPACK: c_int = 21;
+pub const RUMP_TCP_STAT_RCVTOTAL: c_int = 28;
+pub const RUMP_TCP_STAT_RCVBADSUM: c_int = 31;
+
 // ---- sys/sys/fcntl.h ----
 pub const RUMP_F_DUPFD: c_int = 0;
 pub const RUMP_F_GETFD: c_int = 1;
@@ -551,6 +587,66 @@ pub struct rump_sockaddr_in {
     pub sin_addr: rump_in_addr,
     pub sin_zero: [i8; 8],
 }
+
+/// `struct tcp_info` (netinet/tcp.h), filled by `getsockopt(IPPROTO_TCP, TCP_INFO)`.
+/// Times are in microseconds. NetBSD's two 4-bit fields `tcpi_snd_wscale` and
+/// `tcpi_rcv_wscale` share one byte here: send shift in the low 4 bits, receive shift
+/// in the high 4 (as C compilers lay out the bit-fields on the targets we build for).
+/// Fields named `__tcpi_*` are not maintained, as in NetBSD.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct rump_tcp_info {
+    pub tcpi_state: u8,
+    pub __tcpi_ca_state: u8,
+    pub __tcpi_retransmits: u8,
+    pub __tcpi_probes: u8,
+    pub __tcpi_backoff: u8,
+    pub tcpi_options: u8,
+    pub tcpi_wscale: u8,
+    pub tcpi_rto: u32,
+    pub __tcpi_ato: u32,
+    pub tcpi_snd_mss: u32,
+    pub tcpi_rcv_mss: u32,
+    pub __tcpi_unacked: u32,
+    pub __tcpi_sacked: u32,
+    pub __tcpi_lost: u32,
+    pub __tcpi_retrans: u32,
+    pub __tcpi_fackets: u32,
+    pub __tcpi_last_data_sent: u32,
+    pub __tcpi_last_ack_sent: u32,
+    pub tcpi_last_data_recv: u32,
+    pub __tcpi_last_ack_recv: u32,
+    pub __tcpi_pmtu: u32,
+    pub __tcpi_rcv_ssthresh: u32,
+    pub tcpi_rtt: u32,
+    pub tcpi_rttvar: u32,
+    pub tcpi_snd_ssthresh: u32,
+    pub tcpi_snd_cwnd: u32,
+    pub __tcpi_advmss: u32,
+    pub __tcpi_reordering: u32,
+    pub __tcpi_rcv_rtt: u32,
+    pub tcpi_rcv_space: u32,
+    pub tcpi_snd_wnd: u32,
+    pub tcpi_snd_bwnd: u32,
+    pub tcpi_snd_nxt: u32,
+    pub tcpi_rcv_nxt: u32,
+    pub tcpi_toe_tid: u32,
+    pub tcpi_snd_rexmitpack: u32,
+    pub tcpi_rcv_ooopack: u32,
+    pub tcpi_snd_zerowin: u32,
+    pub __tcpi_pad: [u32; 26],
+}
+
+/// `TCPI_OPT_TIMESTAMPS`: timestamps are on.
+pub const RUMP_TCPI_OPT_TIMESTAMPS: c_int = 0x01;
+/// `TCPI_OPT_SACK`: SACK is on.
+pub const RUMP_TCPI_OPT_SACK: c_int = 0x02;
+/// `TCPI_OPT_WSCALE`: window scaling is on.
+pub const RUMP_TCPI_OPT_WSCALE: c_int = 0x04;
+/// `TCPI_OPT_ECN`.
+pub const RUMP_TCPI_OPT_ECN: c_int = 0x08;
+/// `TCPI_OPT_TOE`.
+pub const RUMP_TCPI_OPT_TOE: c_int = 0x10;
 
 /// The union inside `struct in6_addr`.
 #[repr(C)]
@@ -934,6 +1030,11 @@ assert_layout!(rump_sockaddr, size 16, align 1, sa_len @ 0, sa_family @ 1, sa_da
 assert_layout!(rump_in_addr, size 4, align 4, s_addr @ 0);
 assert_layout!(rump_sockaddr_in, size 16, align 4,
     sin_len @ 0, sin_family @ 1, sin_port @ 2, sin_addr @ 4, sin_zero @ 8);
+assert_layout!(rump_tcp_info, size 236, align 4,
+    tcpi_state @ 0, tcpi_options @ 5, tcpi_wscale @ 6, tcpi_rto @ 8, tcpi_snd_mss @ 16,
+    tcpi_last_data_recv @ 52, tcpi_rtt @ 68, tcpi_snd_cwnd @ 80, tcpi_rcv_space @ 96,
+    tcpi_snd_wnd @ 100, tcpi_snd_nxt @ 108, tcpi_rcv_nxt @ 112, tcpi_snd_rexmitpack @ 120,
+    tcpi_snd_zerowin @ 128, __tcpi_pad @ 132);
 assert_layout!(rump_in6_addr_u, size 16, align 4);
 assert_layout!(rump_in6_addr, size 16, align 4, __in6_u @ 0);
 assert_layout!(rump_sockaddr_in6, size 28, align 4,

@@ -830,11 +830,7 @@ pub unsafe extern "C" fn rump_sys___sysctl(
         let mut bounce = unsafe { user_slice(oldp.cast::<u8>(), room)? }.to_vec();
         let mut len = oldlen;
         let old = (!oldp.is_null()).then_some(&mut bounce[..]);
-        let r = {
-            let mut g = k.lock();
-            crate::netinet::tcp_sysctl::tcp_sysctl_refresh(&mut g, &mib);
-            g.sysctl.sysctl(&mib, old, &mut len, new.as_deref())
-        };
+        let r = k.lock().sysctl_rw(&mib, old, &mut len, new.as_deref());
         if room > 0 {
             let n = room.min(len);
             // SAFETY: caller promise: `room` writable bytes at `oldp`.

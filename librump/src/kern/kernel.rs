@@ -349,6 +349,24 @@ fn netisr_thread(k: &KernelInner) {
 }
 
 impl KernelState {
+    /// `__sysctl(2)` on this kernel's tree: nodes whose values live elsewhere (the
+    /// statistics) are brought up to date first. See [`Sysctl::sysctl`].
+    ///
+    /// # Errors
+    /// As [`Sysctl::sysctl`].
+    ///
+    /// [`Sysctl::sysctl`]: crate::kern::kern_sysctl::Sysctl::sysctl
+    pub fn sysctl_rw(
+        &mut self,
+        name: &[i32],
+        old: Option<&mut [u8]>,
+        oldlenp: &mut usize,
+        new: Option<&[u8]>,
+    ) -> Result<(), crate::kern::errno::Errno> {
+        crate::netinet::tcp_sysctl::tcp_sysctl_refresh(self, name);
+        self.sysctl.sysctl(name, old, oldlenp, new)
+    }
+
     /// The handle a driver of interface `ifindex` delivers frames through.
     pub fn if_input(&self, ifindex: usize) -> IfInput {
         IfInput {

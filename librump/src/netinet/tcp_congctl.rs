@@ -128,6 +128,10 @@ pub trait CongCtl: Send + fmt::Debug {
 
     /// The slow start threshold, bytes (`snd_ssthresh`).
     fn ssthresh(&self) -> u32;
+
+    /// Take over a connection from another algorithm (TCP_CONGCTL on a running
+    /// connection): its window and threshold, outside any recovery.
+    fn take_over(&mut self, cwnd: u32, ssthresh: u32);
 }
 
 /// The algorithm called `name`, freshly made (call [`CongCtl::init`] once the MSS is
@@ -344,6 +348,11 @@ impl CongCtl for NewReno {
     fn ssthresh(&self) -> u32 {
         self.w.ssthresh
     }
+
+    fn take_over(&mut self, cwnd: u32, ssthresh: u32) {
+        self.w.cwnd = cwnd;
+        self.w.ssthresh = ssthresh;
+    }
 }
 
 /// CUBIC (RFC 9438), without HyStart++: slow start is NewReno's with ABC; in
@@ -551,6 +560,13 @@ impl CongCtl for Cubic {
 
     fn ssthresh(&self) -> u32 {
         self.w.ssthresh
+    }
+
+    fn take_over(&mut self, cwnd: u32, ssthresh: u32) {
+        self.w.cwnd = cwnd;
+        self.w.ssthresh = ssthresh;
+        // A new congestion avoidance stage starts from here.
+        self.epoch = None;
     }
 }
 

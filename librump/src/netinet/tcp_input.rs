@@ -220,7 +220,8 @@ fn tcp_input_listen(
         s.tcps_sc_added += 1;
     });
     if let Some(mut tp) = take_tp(k, so) {
-        tcp_timer_arm(k, so, &mut tp, TcpTimer::Keep, TCPTV_KEEP_INIT);
+        let t = tp.t_keepinit;
+        tcp_timer_arm(k, so, &mut tp, TcpTimer::Keep, t);
         tcp_output(k, so, &mut tp);
         put_tp(k, so, tp);
     }
@@ -242,7 +243,9 @@ fn listener_tcb(k: &mut KernelState, ltp: &Tcpcb, a: Addrs, th: &TcpRepr) -> Tcp
     tp.t_keepidle = ltp.t_keepidle;
     tp.t_keepintvl = ltp.t_keepintvl;
     tp.t_keepcnt = ltp.t_keepcnt;
+    tp.t_keepinit = ltp.t_keepinit;
     tp.t_ttl = ltp.t_ttl;
+    tp.t_tos = ltp.t_tos;
     tp.t_ourmss = tcp_mss_for(k, a.dst, a.src);
     tp.t_state = TcpState::SynReceived;
     tp.t_rcvtime = k.ticks();
@@ -808,6 +811,7 @@ fn tcp_input_general(
             }
             fin_taken = fin;
         } else {
+            tp.t_rcvoopack = tp.t_rcvoopack.wrapping_add(1);
             tcpstat(k, |s| {
                 s.tcps_rcvoopack += 1;
                 s.tcps_rcvoobyte += tlen as u64;

@@ -273,6 +273,12 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
 
     // Statistics.
     let rexmit = len > 0 && seq_lt(tp.snd_nxt, tp.snd_max);
+    if rexmit && !persist_probe {
+        tp.t_sndrexmitpack = tp.t_sndrexmitpack.wrapping_add(1);
+    }
+    if repr.window_len == 0 && !syn {
+        tp.t_sndzerowin = tp.t_sndzerowin.wrapping_add(1);
+    }
     tcpstat(k, |s| {
         s.tcps_sndtotal += 1;
         if persist_probe && len > 0 {
@@ -328,7 +334,7 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
     tp.last_ack_sent = tp.rcv_nxt;
     tp.t_flags &= !(TF_ACKNOW | TF_DELACK);
     tcp_timer_disarm(k, tp, TcpTimer::Delack);
-    let ttl = tp.t_ttl;
+    let (ttl, tos) = (tp.t_ttl, tp.t_tos);
     // A lost segment is recovered by the timers; an error here is like a drop.
     let _ = ip_output(
         k,
@@ -338,7 +344,7 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
             dst,
             proto: nb::RUMP_IPPROTO_TCP as u8,
             ttl,
-            tos: 0,
+            tos,
             df: false,
             allow_broadcast: false,
         },

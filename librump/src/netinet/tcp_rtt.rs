@@ -151,6 +151,18 @@ impl TcpRtt {
         self.srtt.map(to_ticks_round)
     }
 
+    /// SRTT in microseconds (0 before the first sample), for TCP_INFO.
+    pub fn srtt_usec(&self) -> u32 {
+        let us = self.srtt.unwrap_or(0) * 1_000_000 / crate::kern::kern_clock::HZ;
+        u32::try_from(us >> FRAC).unwrap_or(u32::MAX)
+    }
+
+    /// RTTVAR in microseconds, for TCP_INFO.
+    pub fn rttvar_usec(&self) -> u32 {
+        let us = self.rttvar * 1_000_000 / crate::kern::kern_clock::HZ;
+        u32::try_from(us >> FRAC).unwrap_or(u32::MAX)
+    }
+
     /// RTTVAR in whole ticks, rounded.
     pub fn rttvar_ticks(&self) -> u32 {
         to_ticks_round(self.rttvar)

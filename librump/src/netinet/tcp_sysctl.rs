@@ -21,27 +21,27 @@ use crate::kern::kern_sysctl::{Sysctl, SysctlId, SysctlValue, CTL_NET};
 use crate::kern::kernel::KernelState;
 
 /// `TCPCTL_SENDSPACE`.
-pub const TCPCTL_SENDSPACE: i32 = 2;
+pub const TCPCTL_SENDSPACE: i32 = nb::RUMP_TCPCTL_SENDSPACE;
 /// `TCPCTL_RECVSPACE`.
-pub const TCPCTL_RECVSPACE: i32 = 3;
+pub const TCPCTL_RECVSPACE: i32 = nb::RUMP_TCPCTL_RECVSPACE;
 /// `TCPCTL_SACK` (a node; `sack.enable` turns SACK on and off).
-pub const TCPCTL_SACK: i32 = 10;
+pub const TCPCTL_SACK: i32 = nb::RUMP_TCPCTL_SACK;
 /// `TCPCTL_WSCALE`.
-pub const TCPCTL_WSCALE: i32 = 11;
+pub const TCPCTL_WSCALE: i32 = nb::RUMP_TCPCTL_WSCALE;
 /// `TCPCTL_TSTAMP`.
-pub const TCPCTL_TSTAMP: i32 = 12;
+pub const TCPCTL_TSTAMP: i32 = nb::RUMP_TCPCTL_TSTAMP;
 /// `TCPCTL_KEEPIDLE` (in `slowhz` ticks).
-pub const TCPCTL_KEEPIDLE: i32 = 17;
+pub const TCPCTL_KEEPIDLE: i32 = nb::RUMP_TCPCTL_KEEPIDLE;
 /// `TCPCTL_KEEPINTVL` (in `slowhz` ticks).
-pub const TCPCTL_KEEPINTVL: i32 = 18;
+pub const TCPCTL_KEEPINTVL: i32 = nb::RUMP_TCPCTL_KEEPINTVL;
 /// `TCPCTL_KEEPCNT`.
-pub const TCPCTL_KEEPCNT: i32 = 19;
+pub const TCPCTL_KEEPCNT: i32 = nb::RUMP_TCPCTL_KEEPCNT;
 /// `TCPCTL_SLOWHZ`: the unit of the keepalive knobs, ticks a second (read-only).
-pub const TCPCTL_SLOWHZ: i32 = 20;
+pub const TCPCTL_SLOWHZ: i32 = nb::RUMP_TCPCTL_SLOWHZ;
 /// NetBSD's PR_SLOWHZ: the keepalive knobs count half seconds.
 pub const PR_SLOWHZ: u64 = 2;
 /// `TCPCTL_STATS`.
-pub const TCPCTL_STATS: i32 = 30;
+pub const TCPCTL_STATS: i32 = nb::RUMP_TCPCTL_STATS;
 /// First number of the nodes NetBSD creates at run time (CTL_CREATE).
 pub const TCPCTL_CREATED: i32 = 0x100;
 /// `net.inet.tcp.congctl` (a node: `selected`, `available`).
@@ -51,7 +51,7 @@ pub const TCPCTL_CONGCTL: i32 = TCPCTL_CREATED;
 pub const TCPCTL_SYNCOOKIES: i32 = TCPCTL_CREATED + 1;
 
 /// Number of counters in `net.inet.tcp.stats` (`TCP_NSTATS`).
-pub const TCP_NSTATS: usize = 76;
+pub const TCP_NSTATS: usize = nb::RUMP_TCP_NSTATS as usize;
 
 /// The ids of TCP's nodes in a kernel's tree.
 #[derive(Clone, Copy, Debug)]

@@ -21,6 +21,7 @@ use super::tcp_timer::{tcp_canceltimers, tcp_timer_arm};
 use super::tcp_var::*;
 use crate::abi::netbsd as nb;
 use crate::kern::errno::{Errno, KResult};
+use crate::kern::kern_clock::HZ;
 use crate::kern::kernel::KernelState;
 use crate::kern::mbuf::MbufChain;
 use crate::kern::sockaddr::SockAddr;
@@ -306,7 +307,8 @@ impl Protosw for TcpProto {
             let mss = tp.t_maxseg;
             tp.t_cc.init(mss);
             k.soisconnecting(so);
-            tcp_timer_arm(k, so, tp, TcpTimer::Keep, TCPTV_KEEP_INIT);
+            let t = tp.t_keepinit;
+            tcp_timer_arm(k, so, tp, TcpTimer::Keep, t);
             tcp_output(k, so, tp);
             Ok(())
         })?
@@ -404,21 +406,43 @@ impl Protosw for TcpProto {
             }
             return Err(Errno::ENOPROTOOPT);
         }
+        if opt.level == nb::RUMP_IPPROTO_IP {
+            return with_tp(k, so, |_, tp| ip_ctloutput(tp, dir, opt))?;
+        }
         if opt.level != nb::RUMP_IPPROTO_TCP {
             return Err(Errno::ENOPROTOOPT);
         }
-        with_tp(k, so, |_, tp| {
+        with_tp(k, so, |k, tp| {
             let int = |v: u64| (v.min(i32::MAX as u64) as i32).to_ne_bytes().to_vec();
             match dir {
                 SoptDir::Get => {
                     opt.data = match opt.name {
                         nb::RUMP_TCP_NODELAY => int(u64::from(tp.t_flags & TF_NODELAY != 0)),
                         nb::RUMP_TCP_MAXSEG => int(u64::from(tp.t_maxseg)),
-                        nb::RUMP_TCP_KEEPIDLE => int(tp.t_keepidle / 1000),
-                        nb::RUMP_TCP_KEEPINTVL => int(tp.t_keepintvl / 1000),
+                        nb::RUMP_TCP_KEEPIDLE => int(tp.t_keepidle / HZ),
+                        nb::RUMP_TCP_KEEPINTVL => int(tp.t_keepintvl / HZ),
                         nb::RUMP_TCP_KEEPCNT => int(u64::from(tp.t_keepcnt)),
+                        nb::RUMP_TCP_KEEPINIT => int(tp.t_keepinit / HZ),
+                        nb::RUMP_TCP_INFO => tcp_info(k, so, tp),
+                        nb::RUMP_TCP_CONGCTL => {
+                            let mut v = tp.t_cc.name().as_bytes().to_vec();
+                            v.push(0);
+                            v
+                        }
                         _ => return Err(Errno::ENOPROTOOPT),
                     };
+                    Ok(())
+                }
+                SoptDir::Set if opt.name == nb::RUMP_TCP_CONGCTL => {
+                    // A name, with or without its NUL.
+                    let name = opt.data.split(|&b| b == 0).next().unwrap_or(&[]);
+                    let name = std::str::from_utf8(name).map_err(|_| Errno::EINVAL)?;
+                    let mut cc = super::tcp_congctl::congctl_by_name(name).ok_or(Errno::EINVAL)?;
+                    cc.init(tcp_seg_size(tp));
+                    if tp.t_state.synchronized() {
+                        cc.take_over(tp.t_cc.cwnd(), tp.t_cc.ssthresh());
+                    }
+                    tp.t_cc = cc;
                     Ok(())
                 }
                 SoptDir::Set => {
@@ -440,16 +464,21 @@ impl Protosw for TcpProto {
                                 tp.t_maxseg = v as u32;
                             }
                         }
-                        nb::RUMP_TCP_KEEPIDLE | nb::RUMP_TCP_KEEPINTVL | nb::RUMP_TCP_KEEPCNT => {
+                        nb::RUMP_TCP_KEEPIDLE
+                        | nb::RUMP_TCP_KEEPINTVL
+                        | nb::RUMP_TCP_KEEPCNT
+                        | nb::RUMP_TCP_KEEPINIT => {
                             if v < 1 {
                                 return Err(Errno::EINVAL);
                             }
                             match opt.name {
-                                nb::RUMP_TCP_KEEPIDLE => tp.t_keepidle = v as u64 * 1000,
-                                nb::RUMP_TCP_KEEPINTVL => tp.t_keepintvl = v as u64 * 1000,
+                                nb::RUMP_TCP_KEEPIDLE => tp.t_keepidle = v as u64 * HZ,
+                                nb::RUMP_TCP_KEEPINTVL => tp.t_keepintvl = v as u64 * HZ,
+                                nb::RUMP_TCP_KEEPINIT => tp.t_keepinit = v as u64 * HZ,
                                 _ => tp.t_keepcnt = v as u32,
                             }
                         }
+                        nb::RUMP_TCP_INFO => return Err(Errno::EINVAL),
                         _ => return Err(Errno::ENOPROTOOPT),
                     }
                     Ok(())
@@ -462,6 +491,104 @@ impl Protosw for TcpProto {
         k.in_control(cmd, data)
     }
 }
+
+/// The IP-level options of a TCP socket (ip_ctloutput for its inpcb): IP_TTL and IP_TOS.
+fn ip_ctloutput(tp: &mut Tcpcb, dir: SoptDir, opt: &mut Sockopt) -> KResult<()> {
+    match (dir, opt.name) {
+        (SoptDir::Get, nb::RUMP_IP_TTL) => opt.data = i32::from(tp.t_ttl).to_ne_bytes().to_vec(),
+        (SoptDir::Get, nb::RUMP_IP_TOS) => opt.data = i32::from(tp.t_tos).to_ne_bytes().to_vec(),
+        (SoptDir::Set, nb::RUMP_IP_TTL | nb::RUMP_IP_TOS) => {
+            let v = sockopt_int(&opt.data)?;
+            let v = u8::try_from(v).map_err(|_| Errno::EINVAL)?;
+            if opt.name == nb::RUMP_IP_TTL {
+                tp.t_ttl = v;
+            } else {
+                tp.t_tos = v;
+            }
+        }
+        _ => return Err(Errno::ENOPROTOOPT),
+    }
+    Ok(())
+}
+
+/// The MSS a connection sends with (for a congestion controller's initial window).
+fn tcp_seg_size(tp: &Tcpcb) -> u32 {
+    tp.t_maxseg.max(64)
+}
+
+/// NetBSD's `struct tcp_info` for a connection, in its C layout (see
+/// `abi::netbsd::rump_tcp_info`): 7 bytes of state and flags, a pad byte, then 32-bit
+/// fields in order, 236 bytes in all.
+fn tcp_info(k: &KernelState, so: SocketId, tp: &Tcpcb) -> Vec<u8> {
+    let mut options = 0u8;
+    if tp.ts_on() {
+        options |= nb::RUMP_TCPI_OPT_TIMESTAMPS as u8;
+    }
+    if tp.t_flags & TF_WILL_SACK != 0 {
+        options |= nb::RUMP_TCPI_OPT_SACK as u8;
+    }
+    let scaled = tp.t_flags & (TF_REQ_SCALE | TF_RCVD_SCALE) == (TF_REQ_SCALE | TF_RCVD_SCALE);
+    let mut wscale = 0u8;
+    if scaled {
+        options |= nb::RUMP_TCPI_OPT_WSCALE as u8;
+        wscale = (tp.snd_scale & 0xf) | (tp.rcv_scale & 0xf) << 4;
+    }
+    let usec = |ticks: u64| u32::try_from(ticks * (1_000_000 / HZ)).unwrap_or(u32::MAX);
+    let rto = u64::from(tp.t_rtt.rto_ticks());
+    let idle = k.ticks().saturating_sub(tp.t_rcvtime);
+    let rcv_space = k.so(so).so_rcv.space() as u32;
+    let mut b = vec![
+        tp.t_state as u8,
+        0,
+        tp.t_rtt.rxtshift().min(255) as u8,
+        0,
+        tp.t_rtt.rxtshift().min(255) as u8,
+        options,
+        wscale,
+        0,
+    ];
+    let words: [u32; 31] = [
+        usec(rto),
+        0,
+        tp.t_maxseg,
+        tp.t_ourmss,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        usec(idle),
+        0,
+        0,
+        0,
+        tp.t_rtt.srtt_usec(),
+        tp.t_rtt.rttvar_usec(),
+        tp.t_cc.ssthresh(),
+        tp.t_cc.cwnd(),
+        0,
+        0,
+        0,
+        rcv_space,
+        tp.snd_wnd,
+        0,
+        tp.snd_nxt,
+        tp.rcv_nxt,
+        0,
+        tp.t_sndrexmitpack,
+        tp.t_rcvoopack,
+        tp.t_sndzerowin,
+    ];
+    for w in words {
+        b.extend_from_slice(&w.to_ne_bytes());
+    }
+    b.resize(TCP_INFO_SIZE, 0);
+    b
+}
+
+/// `sizeof(struct tcp_info)`.
+pub const TCP_INFO_SIZE: usize = 236;
 
 fn do_bind(
     k: &mut KernelState,

@@ -412,8 +412,18 @@ pub struct Tcpcb {
     pub t_keepintvl: u64,
     /// Keepalive probes before dropping.
     pub t_keepcnt: u32,
-    /// IP TTL.
+    /// Connection establishment limit, ticks (TCP_KEEPINIT).
+    pub t_keepinit: u64,
+    /// IP TTL (IP_TTL).
     pub t_ttl: u8,
+    /// IP type of service (IP_TOS).
+    pub t_tos: u8,
+    /// Data segments this connection retransmitted (tcpi_snd_rexmitpack).
+    pub t_sndrexmitpack: u32,
+    /// Out-of-order segments this connection received (tcpi_rcv_ooopack).
+    pub t_rcvoopack: u32,
+    /// Zero windows this connection announced (tcpi_snd_zerowin).
+    pub t_sndzerowin: u32,
 }
 
 impl Tcpcb {
@@ -460,6 +470,11 @@ impl Tcpcb {
             t_keepintvl: TCPTV_KEEPINTVL,
             t_keepcnt: TCP_KEEPCNT,
             t_ttl: super::udp_usrreq::IP_DEFTTL,
+            t_tos: 0,
+            t_keepinit: TCPTV_KEEP_INIT,
+            t_sndrexmitpack: 0,
+            t_rcvoopack: 0,
+            t_sndzerowin: 0,
         }
     }
 
