@@ -9,9 +9,13 @@
 //! UDP and ARP in both directions against Linux and Debian programs (ping, socat or
 //! python3), not against our own code.
 //!
+//! `routed_network_of_processes_on_taps_and_linux_bridges` is the paper's section 4.2
+//! setup on taps: the C programs `router`, `echod`, `rping` and `ttcp-rump` (from
+//! `make examples`), each its own process and kernel on its own tap, with two Linux
+//! bridges in the namespace as the two subnets.
+//!
 //! Creating taps and namespaces needs root (CAP_NET_ADMIN): without it the namespace
-//! tests print "SKIPPED: needs root (CAP_NET_ADMIN)" and return. TCP over the tap waits
-//! for the stack's own TCP.
+//! tests print "SKIPPED: needs root (CAP_NET_ADMIN)" and return.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -834,4 +838,250 @@ fn udp_echo_server_linux(ip: Ipv4Addr, port: u16) -> Child {
     // Give it a moment to bind; the client retries anyway.
     std::thread::sleep(Duration::from_millis(200));
     child
+}
+
+/// A C program of `examples-c/build` (`make examples` builds them; `make test` does).
+fn c_prog(name: &str) -> std::path::PathBuf {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples-c/build")
+        .join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `make examples` (make test does)",
+        p.display()
+    );
+    p
+}
+
+/// Start C program `name` inside namespace `ns` (`ip netns exec` execs it, so the
+/// child's PID is the program's) with `RUMP_NET` set to `net`, and wait (bounded) until
+/// it writes a line containing `ready` on stdout or stderr. The returned reaper kills it
+/// by PID; the rest of its output arrives on the receiver, line by line.
+fn start_in_ns(
+    ns: &Netns,
+    name: &str,
+    net: &str,
+    args: &[&str],
+    ready: &str,
+) -> (Reaper, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.0])
+        .arg(c_prog(name))
+        .args(args)
+        .env("RUMP_NET", net)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for r in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        let tag = name.to_string();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+                eprintln!("[{tag}] {line}");
+                // Keep draining after the receiver is gone, so the program never
+                // blocks on (or dies of) a full pipe.
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let reaper = Reaper(Some(child));
+    let t = Instant::now();
+    loop {
+        let left = Duration::from_secs(10).saturating_sub(t.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(ready) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{name} never said {ready:?} ({e})"),
+        }
+    }
+    (reaper, rx)
+}
+
+/// Run C program `name` to completion inside `ns` with `RUMP_NET=net`, killed after
+/// `limit`; returns (success, stdout + stderr).
+fn run_in_ns(ns: &Netns, name: &str, net: &str, args: &[&str], limit: Duration) -> (bool, String) {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.0])
+        .arg(c_prog(name))
+        .args(args)
+        .env("RUMP_NET", net)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Reaper(Some(cmd.spawn().expect("spawn")));
+    let t = Instant::now();
+    let ok = loop {
+        if let Some(st) = child.0.as_mut().unwrap().try_wait().unwrap() {
+            break Some(st.success());
+        }
+        if t.elapsed() > limit {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let c = child.0.take().unwrap();
+    let out = match ok {
+        Some(_) => c.wait_with_output().unwrap(),
+        None => {
+            let mut c = c;
+            let _ = c.kill();
+            c.wait_with_output().unwrap()
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("---- {name} {args:?} ----\n{text}----");
+    assert!(ok.is_some(), "{name} {args:?} ran over {limit:?}");
+    (ok == Some(true), text)
+}
+
+/// The paper's section 4.2 setup (Figures 6 and 7) on taps: three kinds of rump
+/// processes, each with its own kernel on its own tap, and two Linux bridges as the two
+/// subnets, all inside a network namespace of this test:
+///
+/// ```text
+///  rping 10.0.1.2 (rbA1) ┐                        ┌ (rbB1) 10.0.2.2 echod
+///                        ├ brA ─ (rbA0) router (rbB0) ─ brB ┤
+///  ttcp -t 10.0.1.3 (rbA2)┘  10.0.1.1      10.0.2.1  └ (rbB2) 10.0.2.3 ttcp -r
+/// ```
+///
+/// The endpoints use the router as their default gateway. rping must get every echo
+/// over UDP and over TCP, and ttcp must move 4 MiB, pattern-checked, through the router.
+#[test]
+fn routed_network_of_processes_on_taps_and_linux_bridges() {
+    const TEST: &str = "routed_network_of_processes_on_taps_and_linux_bridges";
+    if !has_net_admin() {
+        skip(TEST, SKIP_ROOT);
+        return;
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        skip(TEST, "SKIPPED: /dev/net/tun is missing");
+        return;
+    }
+    if !have("ip") {
+        skip(TEST, "SKIPPED: iproute2's ip(8) is not installed");
+        return;
+    }
+    let prefix = format!("rumpvt{}br", std::process::id());
+    {
+        let ns = Netns::new("br");
+        let inns = |args: &[&str]| {
+            let mut v = vec!["ip", "netns", "exec", &ns.0];
+            v.extend_from_slice(args);
+            must(&v);
+        };
+        inns(&["ip", "link", "set", "lo", "up"]);
+        // Persistent taps made beforehand and joined to the bridges, so that a process
+        // finds its tap already bridged when it boots (its kernel opens the tap by name).
+        for (br, taps) in [
+            ("brA", ["rbA0", "rbA1", "rbA2"]),
+            ("brB", ["rbB0", "rbB1", "rbB2"]),
+        ] {
+            inns(&["ip", "link", "add", br, "type", "bridge"]);
+            inns(&["ip", "link", "set", br, "up"]);
+            for tap in taps {
+                inns(&["ip", "tuntap", "add", tap, "mode", "tap"]);
+                inns(&["ip", "link", "set", tap, "master", br]);
+                inns(&["ip", "link", "set", tap, "up"]);
+            }
+        }
+        let (_router, _router_out) = start_in_ns(
+            &ns,
+            "router",
+            "virtif rbA0 10.0.1.1/24; virtif rbB0 10.0.2.1/24; forward",
+            &[],
+            "router ready",
+        );
+        let (_echod, _echod_out) = start_in_ns(
+            &ns,
+            "echod",
+            "virtif rbB1 10.0.2.2/24; route default 10.0.2.1",
+            &["7"],
+            "echod ready",
+        );
+        let (mut ttcp_r, ttcp_r_out) = start_in_ns(
+            &ns,
+            "ttcp-rump",
+            "virtif rbB2 10.0.2.3/24; route default 10.0.2.1",
+            &["-r", "-s", "-c", "-p", "5001"],
+            "ttcp-r: buflen",
+        );
+
+        let client = "virtif rbA1 10.0.1.2/24; route default 10.0.1.1";
+        let limit = Duration::from_secs(60);
+        let (ok, out) = run_in_ns(&ns, "rping", client, &["-c", "20", "10.0.2.2", "7"], limit);
+        assert!(
+            ok && out.contains("20 messages sent, 20 echoed"),
+            "rping (UDP) lost echoes"
+        );
+        let (ok, out) = run_in_ns(
+            &ns,
+            "rping",
+            client,
+            &["-t", "-c", "20", "10.0.2.2", "7"],
+            limit,
+        );
+        assert!(
+            ok && out.contains("20 messages sent, 20 echoed"),
+            "rping -t (TCP) lost echoes"
+        );
+
+        // 4 MiB of TCP from the other subnet, through the router; the receiver checks
+        // the pattern (-c) and exits non-zero on a difference.
+        let (ok, out) = run_in_ns(
+            &ns,
+            "ttcp-rump",
+            "virtif rbA2 10.0.1.3/24; route default 10.0.1.1",
+            &[
+                "-t", "-s", "-n", "512", "-l", "8192", "-p", "5001", "10.0.2.3",
+            ],
+            Duration::from_secs(120),
+        );
+        assert!(
+            ok && out.contains("ttcp-t: bytes=4194304"),
+            "ttcp -t failed"
+        );
+        let t = Instant::now();
+        let st = loop {
+            if let Some(st) = ttcp_r.0.as_mut().unwrap().try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "ttcp -r did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        ttcp_r.0.take();
+        let mut r_out = String::new();
+        while let Ok(l) = ttcp_r_out.recv_timeout(Duration::from_secs(2)) {
+            r_out.push_str(&l);
+            r_out.push('\n');
+        }
+        assert!(
+            st.success(),
+            "ttcp -r (pattern check) failed: {st}\n{r_out}"
+        );
+        assert!(r_out.contains("ttcp-r: bytes=4194304"), "{r_out}");
+        // The reapers stop the router and echod by PID, then the namespace goes, with
+        // its bridges and taps.
+    }
+    assert!(
+        netns_named(&prefix).is_empty(),
+        "the namespace was not removed"
+    );
+    let links = must(&["ip", "-o", "link", "show"]);
+    assert!(
+        !links.contains(": rbA") && !links.contains(": rbB"),
+        "a tap of the test outlived its namespace"
+    );
 }

@@ -6,6 +6,9 @@
 //! - TCP bulk: Linux over loopback vs sockin (two virtual kernels over host sockets)
 //!   and vs the kernels' own TCP between two kernels on the in-memory link.
 //!
+//! - Networks of processes (`netproc`): rump processes on shmif buses, on a tap and
+//!   through the router, beside Linux over a veth pair between two network namespaces.
+//!
 //! `RUMPBENCH_QUICK=1` shortens every run (for a smoke check).
 
 use std::io::{Read, Write};
@@ -19,6 +22,9 @@ use rump::drivers::memlink::{memlink_attach, MemLink};
 use rump::kern::kernel::BootOptions;
 use rump::kern::sockaddr::SockAddr;
 use rump::Kernel;
+
+mod netproc;
+mod procs;
 
 fn quick() -> bool {
     std::env::var_os("RUMPBENCH_QUICK").is_some()
@@ -219,6 +225,10 @@ fn own_tcp_bulk(bytes: usize) -> f64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(code) = procs::helper_mode(&args) {
+        std::process::exit(code);
+    }
     let n = if quick() { 2000 } else { 20_000 };
     let bytes = if quick() { 64 << 20 } else { 1 << 30 };
     println!(
@@ -251,4 +261,9 @@ fn main() {
         "  ratio own/linux       {:8.2}x (higher is better; issue 4's target is 1.0x)",
         ot / lt
     );
+    println!();
+    if let Err(e) = netproc::run(quick()) {
+        println!("networks of processes: FAILED: {e}");
+        std::process::exit(1);
+    }
 }
