@@ -372,7 +372,8 @@ fn zero_window_persists_then_resumes() {
     let net = pair(IfOptions::default());
     let (a, b) = (&net.ks[0], &net.ks[1]);
     let (c, s, _l) = connected(&net, 7004);
-    let data = pattern(200_000, 3);
+    // More than both buffers at their auto-sized largest (256 KiB each).
+    let data = pattern(1_000_000, 3);
     let mut sent = 0;
     for _ in 0..100 {
         if let Ok(n) = a.write(c, &data[sent..]) {
@@ -381,10 +382,7 @@ fn zero_window_persists_then_resumes() {
         net.run();
     }
     let rcv = b.lock().inet().unwrap().tcp.tcpstat.tcps_rcvbyte;
-    assert!(
-        rcv >= 32 * 1024 && sent < data.len(),
-        "rcv {rcv} sent {sent}"
-    );
+    assert!(rcv >= 30_000 && sent < data.len(), "rcv {rcv} sent {sent}");
     net.advance_by(Duration::from_secs(30), Duration::from_millis(10));
     let st = stat(a);
     assert!(st.tcps_persisttimeo >= 2 && st.tcps_sndprobe >= 2, "{st:?}");
@@ -1061,4 +1059,48 @@ fn syn_flood_gets_cookies_and_a_real_client_still_connects() {
         vec![TcpState::Listen, TcpState::Established],
         "{left:?}"
     );
+}
+
+#[test]
+fn buffers_grow_with_the_transfer_unless_the_user_sized_them() {
+    let net = pair(IfOptions {
+        delay_ms: 5,
+        ..IfOptions::default()
+    });
+    let (a, b) = (&net.ks[0], &net.ks[1]);
+    let buf = |k: &Kernel, fd, opt| {
+        i32::from_ne_bytes(
+            k.getsockopt(fd, nb::RUMP_SOL_SOCKET, opt)
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+    };
+    let (c, s, _l) = connected(&net, 7021);
+    let (c2, s2, _l2) = connected(&net, 7022);
+    let fixed = 32 * 1024i32;
+    b.setsockopt(
+        s2,
+        nb::RUMP_SOL_SOCKET,
+        nb::RUMP_SO_RCVBUF,
+        &fixed.to_ne_bytes(),
+    )
+    .unwrap();
+    a.setsockopt(
+        c2,
+        nb::RUMP_SOL_SOCKET,
+        nb::RUMP_SO_SNDBUF,
+        &fixed.to_ne_bytes(),
+    )
+    .unwrap();
+    let mut streams = vec![
+        stream(0, c, 1, s, pattern(4 << 20, 5)),
+        stream(0, c2, 1, s2, pattern(1 << 20, 6)),
+    ];
+    pump(&net, &mut streams, Duration::from_secs(60));
+    let max = 256 * 1024;
+    assert_eq!(buf(b, s, nb::RUMP_SO_RCVBUF), max, "receive buffer grew");
+    assert_eq!(buf(a, c, nb::RUMP_SO_SNDBUF), max, "send buffer grew");
+    assert_eq!(buf(b, s2, nb::RUMP_SO_RCVBUF), fixed);
+    assert_eq!(buf(a, c2, nb::RUMP_SO_SNDBUF), fixed);
 }

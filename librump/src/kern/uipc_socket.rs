@@ -729,8 +729,14 @@ impl Kernel {
                 }
                 let v = v as usize;
                 match opt.name {
-                    nb::RUMP_SO_SNDBUF => s.so_snd.reserve(v.min(SB_MAX))?,
-                    nb::RUMP_SO_RCVBUF => s.so_rcv.reserve(v.min(SB_MAX))?,
+                    nb::RUMP_SO_SNDBUF => {
+                        s.so_snd.reserve(v.min(SB_MAX))?;
+                        s.so_snd.sb_autosize = false;
+                    }
+                    nb::RUMP_SO_RCVBUF => {
+                        s.so_rcv.reserve(v.min(SB_MAX))?;
+                        s.so_rcv.sb_autosize = false;
+                    }
                     nb::RUMP_SO_SNDLOWAT => s.so_snd.sb_lowat = v.min(s.so_snd.sb_hiwat),
                     _ => s.so_rcv.sb_lowat = v.min(s.so_rcv.sb_hiwat),
                 }

@@ -43,6 +43,9 @@ pub struct Sockbuf {
     /// Most storage it may hold (sb_mbmax): twice the high water mark, so tiny
     /// datagrams in whole clusters cannot eat memory without bound.
     pub sb_mbmax: usize,
+    /// The protocol may grow the buffer with the connection's needs (SB_AUTOSIZE);
+    /// cleared when the user sets the size.
+    pub sb_autosize: bool,
 }
 
 /// Storage a record costs besides its clusters (the address mbuf of BSD).
@@ -64,6 +67,7 @@ impl Sockbuf {
             sb_timeo: None,
             sb_mbcnt: 0,
             sb_mbmax: 2 * hiwat,
+            sb_autosize: false,
         }
     }
 
@@ -305,6 +309,8 @@ impl KernelState {
         s.so_state = h.so_state & super::uipc_socket::SS_NBIO;
         s.so_rcv.sb_hiwat = h.so_rcv.sb_hiwat;
         s.so_snd.sb_hiwat = h.so_snd.sb_hiwat;
+        s.so_rcv.sb_autosize = h.so_rcv.sb_autosize;
+        s.so_snd.sb_autosize = h.so_snd.sb_autosize;
         s.so_rcv.sb_timeo = h.so_rcv.sb_timeo;
         s.so_snd.sb_timeo = h.so_snd.sb_timeo;
         s.so_head = Some(head);

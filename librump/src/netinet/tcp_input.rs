@@ -197,7 +197,7 @@ fn tcp_input_listen(
     };
     let mut tp = listener_tcb(k, ltp, a, th);
     tp.t_flags |= super::tcp_sysctl::tcp_defaults(k).syn_flags();
-    tp.request_r_scale = Tcpcb::scale_for(k.so(so).so_rcv.sb_hiwat);
+    tp.request_r_scale = super::tcp_usrreq::tcp_rcv_scale(k, so);
     syn_options(k, &mut tp, th);
     tp.irs = th.seq_number;
     tp.rcv_nxt = tp.irs.wrapping_add(1);
@@ -386,6 +386,33 @@ fn rtt_sample(k: &mut KernelState, tp: &mut Tcpcb, th: &TcpRepr, ack: u32) {
     };
     if got.is_some() {
         tcpstat(k, |s| s.tcps_rttupdated += 1);
+    }
+}
+
+/// Receive buffer auto-sizing (FreeBSD's and NetBSD's tcp_autorcvbuf): count the data
+/// that arrives in one round trip, from a segment we sent to the ACK echoing its
+/// timestamp; if the peer filled 7/8 of the buffer in that time the buffer is what
+/// limits it, so double the buffer, up to `recvbuf_max`. Needs timestamps.
+fn tcp_autorcvbuf(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb, th: &TcpRepr, tlen: usize) {
+    let Some((_, tsecr)) = th.timestamp else {
+        return;
+    };
+    if !tp.ts_on() || tsecr == 0 || !k.so(so).so_rcv.sb_autosize || tp.rfbuf_ts == 0 {
+        return;
+    }
+    if seq_gt(tsecr, tp.rfbuf_ts) {
+        let hiwat = k.so(so).so_rcv.sb_hiwat;
+        if tp.rfbuf_cnt as usize > hiwat / 8 * 7 {
+            if let Some(max) = super::tcp_sysctl::tcp_autobuf_max(k, true) {
+                if hiwat < max {
+                    let _ = k.so_mut(so).so_rcv.reserve((hiwat * 2).min(max));
+                }
+            }
+        }
+        tp.rfbuf_ts = 0;
+        tp.rfbuf_cnt = 0;
+    } else {
+        tp.rfbuf_cnt = tp.rfbuf_cnt.saturating_add(tlen as u32);
     }
 }
 
@@ -801,6 +828,7 @@ fn tcp_input_general(
                     k.so_mut(so).so_rcv.append_stream(m);
                     k.sorwakeup(so);
                 }
+                tcp_autorcvbuf(k, so, tp, th, tlen);
                 // Delayed ACK, but at least every second full segment.
                 if tp.t_flags & TF_DELACK != 0 {
                     tp.t_flags |= TF_ACKNOW;

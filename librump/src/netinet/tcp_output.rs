@@ -90,9 +90,34 @@ pub fn tcp_output(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
     if tp.t_state == TcpState::Closed || tp.t_state == TcpState::Listen {
         return;
     }
+    tcp_autosndbuf(k, so, tp);
     loop {
         if !tcp_output_one(k, so, tp) {
             return;
+        }
+    }
+}
+
+/// Send buffer auto-sizing (FreeBSD's and NetBSD's tcp_autosndbuf): when the buffer is
+/// nearly full and the peer's window would take more than it holds, the buffer is
+/// what limits the sender: double it, up to `sendbuf_max`.
+fn tcp_autosndbuf(k: &mut KernelState, so: SocketId, tp: &Tcpcb) {
+    let Some(s) = k.sockets.get(so) else {
+        return;
+    };
+    let snd = &s.so_snd;
+    if !snd.sb_autosize
+        || !tp.t_state.may_send()
+        || snd.sb_cc < snd.sb_hiwat / 8 * 7
+        || (tp.snd_wnd as usize) / 4 * 5 < snd.sb_hiwat
+    {
+        return;
+    }
+    let hiwat = snd.sb_hiwat;
+    if let Some(max) = super::tcp_sysctl::tcp_autobuf_max(k, false) {
+        if hiwat < max {
+            let _ = k.so_mut(so).so_snd.reserve((hiwat * 2).min(max));
+            k.sowwakeup(so);
         }
     }
 }
@@ -206,6 +231,9 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
 
     // Build the segment.
     let now = tcp_now(k);
+    if tp.rfbuf_ts == 0 && data_ok && k.so(so).so_rcv.sb_autosize {
+        tp.rfbuf_ts = now; // a round trip of receive auto-sizing starts here
+    }
     let mut repr = TcpRepr {
         src_port: tp.inp.lport,
         dst_port: tp.inp.fport,

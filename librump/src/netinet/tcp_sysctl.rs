@@ -50,6 +50,17 @@ pub const TCPCTL_CONGCTL: i32 = TCPCTL_CREATED;
 /// cache (a listener's incomplete queue) is full.
 pub const TCPCTL_SYNCOOKIES: i32 = TCPCTL_CREATED + 1;
 
+/// `net.inet.tcp.recvbuf_auto`: grow receive buffers with the connection's needs.
+pub const TCPCTL_RECVBUF_AUTO: i32 = TCPCTL_CREATED + 2;
+/// `net.inet.tcp.recvbuf_max`: the largest a receive buffer grows to.
+pub const TCPCTL_RECVBUF_MAX: i32 = TCPCTL_CREATED + 3;
+/// `net.inet.tcp.sendbuf_auto`: grow send buffers with the peer's window.
+pub const TCPCTL_SENDBUF_AUTO: i32 = TCPCTL_CREATED + 4;
+/// `net.inet.tcp.sendbuf_max`: the largest a send buffer grows to.
+pub const TCPCTL_SENDBUF_MAX: i32 = TCPCTL_CREATED + 5;
+/// Default `recvbuf_max` and `sendbuf_max` (NetBSD's 256 KiB).
+pub const TCP_AUTOBUF_MAX: i32 = 256 * 1024;
+
 /// Number of counters in `net.inet.tcp.stats` (`TCP_NSTATS`).
 pub const TCP_NSTATS: usize = nb::RUMP_TCP_NSTATS as usize;
 
@@ -67,6 +78,10 @@ pub struct TcpSysctl {
     stats: SysctlId,
     congctl: SysctlId,
     syncookies: SysctlId,
+    recvbuf_auto: SysctlId,
+    recvbuf_max: SysctlId,
+    sendbuf_auto: SysctlId,
+    sendbuf_max: SysctlId,
 }
 
 fn bool_check(v: &SysctlValue) -> Result<(), Errno> {
@@ -165,6 +180,22 @@ pub fn tcp_sysctl_setup(s: &mut Sysctl) -> Result<TcpSysctl, Errno> {
         None,
     )?;
     let syncookies = int(s, "syncookies", TCPCTL_SYNCOOKIES, 1, bool_check)?;
+    let recvbuf_auto = int(s, "recvbuf_auto", TCPCTL_RECVBUF_AUTO, 1, bool_check)?;
+    let recvbuf_max = int(
+        s,
+        "recvbuf_max",
+        TCPCTL_RECVBUF_MAX,
+        TCP_AUTOBUF_MAX,
+        space_check,
+    )?;
+    let sendbuf_auto = int(s, "sendbuf_auto", TCPCTL_SENDBUF_AUTO, 1, bool_check)?;
+    let sendbuf_max = int(
+        s,
+        "sendbuf_max",
+        TCPCTL_SENDBUF_MAX,
+        TCP_AUTOBUF_MAX,
+        space_check,
+    )?;
     let stats = s.register(
         &[net, inet, tcp, ("stats", TCPCTL_STATS)],
         SysctlValue::Struct(vec![0; TCP_NSTATS * 8]),
@@ -196,6 +227,10 @@ pub fn tcp_sysctl_setup(s: &mut Sysctl) -> Result<TcpSysctl, Errno> {
         stats,
         congctl,
         syncookies,
+        recvbuf_auto,
+        recvbuf_max,
+        sendbuf_auto,
+        sendbuf_max,
     })
 }
 
@@ -294,6 +329,18 @@ pub fn tcp_do_syncookies(k: &mut KernelState) -> bool {
         Some(ids) => k.sysctl.int(ids.syncookies) != 0,
         None => true,
     }
+}
+
+/// The size a receive (`rcv`) or send buffer may grow to, None when buffers of that
+/// kind do not grow (`recvbuf_auto`, `sendbuf_auto`).
+pub fn tcp_autobuf_max(k: &mut KernelState, rcv: bool) -> Option<usize> {
+    let ids = tcp_globals(k)?.sysctl?;
+    let (on, max) = if rcv {
+        (ids.recvbuf_auto, ids.recvbuf_max)
+    } else {
+        (ids.sendbuf_auto, ids.sendbuf_max)
+    };
+    (k.sysctl.int(on) != 0).then(|| k.sysctl.int(max).max(512) as usize)
 }
 
 /// Before `__sysctl` reads `name`: fill `net.inet.tcp.stats` from the counters.

@@ -161,8 +161,21 @@ fn attach_tcb(k: &mut KernelState, so: SocketId, d: &TcpDefaults) {
     tp.t_keepintvl = d.keepintvl;
     tp.t_keepcnt = d.keepcnt;
     tp.t_ttl = k.sysctl.ip_defttl();
-    tp.request_r_scale = Tcpcb::scale_for(k.so(so).so_rcv.sb_hiwat);
+    tp.request_r_scale = tcp_rcv_scale(k, so);
     k.so_mut(so).so_pcb = Some(Box::new(tp));
+}
+
+/// The window scale to ask for: enough for the receive buffer at the largest it may
+/// grow to.
+pub(crate) fn tcp_rcv_scale(k: &mut KernelState, so: SocketId) -> u8 {
+    let rcv = &k.so(so).so_rcv;
+    let (hiwat, auto) = (rcv.sb_hiwat, rcv.sb_autosize);
+    let max = if auto {
+        super::tcp_sysctl::tcp_autobuf_max(k, true).unwrap_or(0)
+    } else {
+        0
+    };
+    Tcpcb::scale_for(hiwat.max(max))
 }
 
 /// Enter a connection made by a listener into the table with its control block
@@ -197,6 +210,11 @@ impl Protosw for TcpProto {
         }
         let d = tcp_defaults(k);
         k.so_mut(so).soreserve(d.sendspace, d.recvspace)?;
+        let rcv_auto = super::tcp_sysctl::tcp_autobuf_max(k, true).is_some();
+        let snd_auto = super::tcp_sysctl::tcp_autobuf_max(k, false).is_some();
+        let s = k.so_mut(so);
+        s.so_rcv.sb_autosize = rcv_auto;
+        s.so_snd.sb_autosize = snd_auto;
         attach_tcb(k, so, &d);
         Ok(())
     }
@@ -296,7 +314,7 @@ impl Protosw for TcpProto {
             if tp.t_usermss != 0 {
                 tp.t_maxseg = tp.t_maxseg.min(tp.t_usermss);
             }
-            tp.request_r_scale = Tcpcb::scale_for(k.so(so).so_rcv.sb_hiwat);
+            tp.request_r_scale = tcp_rcv_scale(k, so);
             tp.iss = tcp_iss(k, tp);
             tp.snd_una = tp.iss;
             tp.snd_nxt = tp.iss;

@@ -424,6 +424,11 @@ pub struct Tcpcb {
     pub t_rcvoopack: u32,
     /// Zero windows this connection announced (tcpi_snd_zerowin).
     pub t_sndzerowin: u32,
+    /// Receive auto-sizing: the timestamp of the segment that opened the current
+    /// measurement (0: none open), and the bytes received since.
+    pub rfbuf_ts: u32,
+    /// See `rfbuf_ts`.
+    pub rfbuf_cnt: u32,
 }
 
 impl Tcpcb {
@@ -475,6 +480,8 @@ impl Tcpcb {
             t_sndrexmitpack: 0,
             t_rcvoopack: 0,
             t_sndzerowin: 0,
+            rfbuf_ts: 0,
+            rfbuf_cnt: 0,
         }
     }
 
