@@ -479,8 +479,8 @@ fn c_udp_echo_through_a_router_process() {
     assert_ok(&out, "ok 65536");
 }
 
-/// TCP through a router process with 2% loss and reordering on the receiver's bus:
-/// ttcp's pattern check (-c) proves the stream arrives byte-identical.
+/// 256 MiB of TCP through a router process with 2% loss and reordering on the
+/// receiver's bus: ttcp's pattern check (-c) proves the stream arrives byte-identical.
 #[test]
 fn c_ttcp_tcp_through_a_router_over_a_lossy_bus() {
     let d = TempDir::new("lossytcp");
@@ -509,7 +509,7 @@ fn c_ttcp_tcp_through_a_router_over_a_lossy_bus() {
         format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display()),
     )
     .args([
-        "-t", "-s", "-n", "2048", "-l", "8192", "-p", "5001", "10.0.2.2",
+        "-t", "-s", "-n", "32768", "-l", "8192", "-p", "5001", "10.0.2.2",
     ]);
     let out = run_with_timeout(tx, Duration::from_secs(240));
     let terr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -519,7 +519,7 @@ fn c_ttcp_tcp_through_a_router_over_a_lossy_bus() {
     let mut receiver = receiver;
     let st = receiver.0.wait().unwrap();
     assert!(st.success(), "receiver (pattern check) failed:\n{rest}");
-    assert!(rest.contains("ttcp-r: bytes=16777216"), "{rest}");
+    assert!(rest.contains("ttcp-r: bytes=268435456"), "{rest}");
     eprintln!(
         "{}",
         rest.lines()

@@ -438,7 +438,11 @@ fn impaired(cc: &'static str, sack: bool) {
     let info = net.ks[0]
         .getsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_INFO)
         .unwrap();
-    assert_eq!(info[5] & nb::RUMP_TCPI_OPT_SACK as u8 != 0, sack, "SACK as configured");
+    assert_eq!(
+        info[5] & nb::RUMP_TCPI_OPT_SACK as u8 != 0,
+        sack,
+        "SACK as configured"
+    );
     let len = soak_mib() << 20;
     let data = pattern(len, 4);
     let want = fnv1a(&data);
@@ -452,12 +456,15 @@ fn impaired(cc: &'static str, sack: bool) {
     let rx = stat(&net.ks[1]);
     let recovery = st.tcps_fastrexmt + st.tcps_sackrexmt + st.tcps_newrenorexmt;
     eprintln!(
-        "{cc} sack={sack}: {} MiB in {t:?} of link time ({wall:?} wall): {} fast + {} SACK + \
-         {} NewReno retransmits, {} timeouts; receiver dropped {} bad checksums, {} dup segments",
+        "{cc} sack={sack}: {} MiB in {t:?} of link time ({wall:?} wall): {} fast + {} SACK \
+         ({} of lost retransmissions) + {} NewReno retransmits, {} probes, {} timeouts; \
+         receiver dropped {} bad checksums, {} dup segments",
         len >> 20,
         st.tcps_fastrexmt,
         st.tcps_sackrexmt,
+        st.tcps_sack_lostrexmt,
         st.tcps_newrenorexmt,
+        st.tcps_tlpprobe,
         st.tcps_rexmttimeo,
         rx.tcps_rcvbadsum,
         rx.tcps_rcvduppack,

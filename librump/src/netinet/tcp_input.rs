@@ -645,7 +645,11 @@ fn tcp_input_general(
                 .flatten()
                 .map(|&(l, r)| SackBlock::new(l, r))
                 .collect();
-            newly_sacked = sb.record(ack, tp.snd_max, &blocks).newly_sacked;
+            let rec = sb.record(ack, tp.snd_max, &blocks);
+            newly_sacked = rec.newly_sacked;
+            if rec.lost_rexmt > 0 {
+                tcpstat(k, |s| s.tcps_sack_lostrexmt += u64::from(rec.lost_rexmt));
+            }
         }
     }
     if seq_leq(ack, tp.snd_una) && tp.t_sack.is_some() {
@@ -675,6 +679,9 @@ fn tcp_input_general(
                 sack_fill(k, so, tp);
                 return;
             }
+            if tp.t_dupacks <= 2 {
+                limited_transmit(k, so, tp);
+            }
         } else if tlen == 0 || ack != tp.snd_una {
             tp.t_dupacks = 0;
         }
@@ -700,6 +707,8 @@ fn tcp_input_general(
                     tp.t_cc.on_dupack(mss);
                     tcp_output(k, so, tp);
                     return;
+                } else if tp.t_dupacks <= 2 && !tp.t_inrecovery {
+                    limited_transmit(k, so, tp);
                 }
             }
         } else if tlen == 0 || ack != tp.snd_una {
@@ -737,13 +746,14 @@ fn tcp_input_general(
             }
         }
         tp.t_dupacks = 0;
+        tp.t_tlp_sent = false;
         rtt_sample(k, tp, th, ack);
         if ack == tp.snd_max {
             tcp_timer_disarm(k, tp, TcpTimer::Rexmt);
+            tp.t_tlp_pending = false;
             needoutput = true;
         } else if !tcp_timer_armed(tp, TcpTimer::Persist) {
-            let rto = u64::from(tp.t_rtt.rto_ticks());
-            tcp_timer_arm(k, so, tp, TcpTimer::Rexmt, rto);
+            super::tcp_timer::tcp_rexmt_arm(k, so, tp);
         }
         if !was_recovering {
             let srtt = tp.t_rtt.srtt_ticks().map(u64::from);
@@ -891,7 +901,7 @@ fn tcp_seg(tp: &Tcpcb) -> u32 {
 
 /// Send the segment at `from` again, one segment whatever cwnd says (fast retransmit,
 /// NewReno partial ACK).
-fn retransmit_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb, from: u32) {
+pub(crate) fn retransmit_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb, from: u32) {
     let onxt = tp.snd_nxt;
     tp.snd_nxt = from;
     tp.t_force = true;
@@ -899,6 +909,29 @@ fn retransmit_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb, from: u32) 
     tp.t_force = false;
     if seq_gt(onxt, tp.snd_nxt) {
         tp.snd_nxt = onxt;
+    }
+}
+
+/// Limited transmit (RFC 3042): on the first two duplicate ACKs send one new segment
+/// if the peer's window allows, whatever cwnd says, so that a small window still draws
+/// the duplicate ACKs fast retransmit needs.
+fn limited_transmit(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
+    let out = tp.snd_max.wrapping_sub(tp.snd_una);
+    let unsent = (k.so(so).so_snd.sb_cc as u32).saturating_sub(out);
+    if unsent == 0 || tp.snd_wnd.saturating_sub(out) < tcp_seg(tp).min(unsent) {
+        return;
+    }
+    let before = tp.snd_max;
+    retransmit_one(k, so, tp, tp.snd_max);
+    if tp.snd_max != before {
+        tcpstat(k, |s| s.tcps_limitedxmit += 1);
+        if let Some(sb) = tp.t_sack.as_mut() {
+            sb.sent(&super::tcp_sack::NextSeg {
+                seq: before,
+                len: tp.snd_max.wrapping_sub(before),
+                kind: SegKind::New,
+            });
+        }
     }
 }
 
@@ -942,7 +975,7 @@ fn sack_send(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb, seg: super::tcp_
 }
 
 /// During SACK recovery, send while cwnd - pipe allows a segment (RFC 6675 step C).
-fn sack_fill(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
+pub(crate) fn sack_fill(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
     let mss = tcp_seg(tp);
     for _ in 0..64 {
         let Some(sb) = tp.t_sack.as_ref() else {
@@ -957,10 +990,10 @@ fn sack_fill(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
         let Some(seg) = sb.next_seg(unsent.min(room)) else {
             return;
         };
-        let before = (tp.snd_max, sb.high_rxt());
+        let before = (tp.snd_max, sb.high_rxt(), sb.relost_bytes());
         sack_send(k, so, tp, seg);
         let sb = tp.t_sack.as_ref().expect("present");
-        if (tp.snd_max, sb.high_rxt()) == before && seg.kind != SegKind::Rescue {
+        if (tp.snd_max, sb.high_rxt(), sb.relost_bytes()) == before && seg.kind != SegKind::Rescue {
             return; // nothing went out (no buffer, no route): try on the next ACK
         }
     }

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use super::ip_output::{ip_output, IpOut};
 use super::tcp_fsm::TcpState;
 use super::tcp_seq::{seq_gt, seq_lt};
-use super::tcp_timer::{tcp_setpersist, tcp_timer_arm, tcp_timer_armed, tcp_timer_disarm};
+use super::tcp_timer::{tcp_setpersist, tcp_timer_armed, tcp_timer_disarm};
 use super::tcp_var::*;
 use crate::abi::netbsd as nb;
 use crate::kern::kernel::KernelState;
@@ -346,8 +346,7 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
             }
         }
         if !tcp_timer_armed(tp, TcpTimer::Rexmt) && tp.snd_nxt != tp.snd_una {
-            let rto = u64::from(tp.t_rtt.rto_ticks());
-            tcp_timer_arm(k, so, tp, TcpTimer::Rexmt, rto);
+            super::tcp_timer::tcp_rexmt_arm(k, so, tp);
             if tcp_timer_armed(tp, TcpTimer::Persist) {
                 tcp_timer_disarm(k, tp, TcpTimer::Persist);
                 tp.t_persist_shift = 0;

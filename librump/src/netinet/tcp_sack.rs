@@ -19,6 +19,13 @@
 //! counted after merging, so adjacent SACKed segments count once — RFC 6675's
 //! "discontiguous SACKed sequences". Lost holes are always the lowest ones.
 //!
+//! Beyond RFC 6675, lost retransmissions are detected (as Linux and FreeBSD do): each
+//! retransmission is logged with HighData at the time; once the receiver SACKs more
+//! than (DupThresh - 1) * SMSS of data sent after it while the retransmitted bytes
+//! stay unSACKed, it was lost, leaves the pipe, and is sent again before anything
+//! else ([`SegKind::Relost`]). RFC 6675 alone leaves these to the retransmission
+//! timer.
+//!
 //! Memory is bounded: at most [`TCP_SACK_MAXHOLES`] SACKed ranges (so as many holes)
 //! are kept, 1 KiB per connection. A block that would start another range beyond the
 //! cap is dropped and counted; forgetting SACK information is always safe (the data
@@ -102,6 +109,9 @@ pub enum SegKind {
     /// Rule 4: the rescue retransmission, one per recovery, of the highest outstanding
     /// unSACKed bytes.
     Rescue,
+    /// Before rule 1: a retransmission found lost (data sent after it was SACKed while
+    /// it was not), sent again.
+    Relost,
 }
 
 /// A segment to send: `len` bytes (at most one SMSS) from `seq`.
@@ -136,6 +146,8 @@ pub struct SackRecord {
     pub bogus: u32,
     /// Blocks dropped because the scoreboard was full.
     pub capdrop: u32,
+    /// Retransmissions found lost by this ACK.
+    pub lost_rexmt: u32,
 }
 
 /// The SACK scoreboard of one connection (NetBSD: the sackhole list of a tcpcb).
@@ -159,6 +171,13 @@ pub struct SackScoreboard {
     in_recovery: bool,
     /// SMSS.
     mss: u32,
+    /// Retransmissions in flight: `(start, end, HighData when sent)`, oldest first, at
+    /// most [`TCP_SACK_MAXHOLES`].
+    rxt_log: Vec<(u32, u32, u32)>,
+    /// Retransmissions found lost, to send again first, ascending.
+    relost: Vec<(u32, u32)>,
+    /// Whether lost retransmissions are looked for (beyond RFC 6675; on by default).
+    detect_relost: bool,
 }
 
 impl SackScoreboard {
@@ -175,7 +194,15 @@ impl SackScoreboard {
             recovery_point: snd_una,
             in_recovery: false,
             mss: mss.max(1),
+            rxt_log: Vec::new(),
+            relost: Vec::new(),
+            detect_relost: true,
         }
+    }
+
+    /// Turn lost retransmission detection on or off (off: RFC 6675 alone).
+    pub fn set_lost_rexmt_detection(&mut self, on: bool) {
+        self.detect_relost = on;
     }
 
     /// Change the SMSS (path MTU discovery, options).
@@ -214,12 +241,84 @@ impl SackScoreboard {
                 b.start = snd_una;
             }
         }
+        self.rxt_log.retain(|r| seq_gt(r.1, snd_una));
+        self.relost.retain(|r| seq_gt(r.1, snd_una));
+        for r in self.relost.iter_mut() {
+            if seq_lt(r.0, snd_una) {
+                r.0 = snd_una;
+            }
+        }
         if self.in_recovery && seq_geq(snd_una, self.recovery_point) {
             self.in_recovery = false;
             self.rescue_rxt = None;
+            self.rxt_log.clear();
+            self.relost.clear();
             return true;
         }
         false
+    }
+
+    /// Lost retransmission detection (as Linux's and FreeBSD's): a retransmission is
+    /// lost when data sent after it has been SACKed by more than (DupThresh - 1) *
+    /// SMSS while the retransmitted bytes are neither SACKed nor acknowledged. Without
+    /// this only the retransmission timer would find it, which at a few per cent loss
+    /// makes timeouts the bulk of recovery time.
+    fn detect_lost_retransmissions(&mut self) -> u32 {
+        let Some(top) = self.blocks.last().map(|b| b.end) else {
+            return 0;
+        };
+        let margin = (TCP_DUPTHRESH - 1) * self.mss;
+        let mut found = 0;
+        let mut i = 0;
+        while i < self.rxt_log.len() {
+            let (start, end, hd) = self.rxt_log[i];
+            if self.covered(start, end) {
+                self.rxt_log.remove(i);
+                continue;
+            }
+            if self.off(top) > self.off(hd).saturating_add(margin) {
+                self.rxt_log.remove(i);
+                let at = self
+                    .relost
+                    .partition_point(|r| self.off(r.0) < self.off(start));
+                self.relost.insert(at, (start, end));
+                found += 1;
+                continue;
+            }
+            i += 1;
+        }
+        found
+    }
+
+    /// Whether `start..end` is wholly SACKed.
+    fn covered(&self, start: u32, end: u32) -> bool {
+        let (s, e) = (self.off(start), self.off(end));
+        let i = self.blocks.partition_point(|b| self.off(b.end) <= s);
+        self.blocks
+            .get(i)
+            .is_some_and(|b| self.off(b.start) <= s && self.off(b.end) >= e)
+    }
+
+    /// The probe timer fired in recovery: presume the oldest retransmission still out
+    /// lost and queue it to be sent again. False when none is out.
+    pub fn presume_oldest_retransmission_lost(&mut self) -> bool {
+        while !self.rxt_log.is_empty() {
+            let (start, end, _) = self.rxt_log.remove(0);
+            if seq_leq(end, self.snd_una) || self.covered(start, end) {
+                continue;
+            }
+            let at = self
+                .relost
+                .partition_point(|r| self.off(r.0) < self.off(start));
+            self.relost.insert(at, (start, end));
+            return true;
+        }
+        false
+    }
+
+    /// Bytes of found-lost retransmissions not yet sent again.
+    pub fn relost_bytes(&self) -> u32 {
+        self.relost.iter().map(|r| r.1.wrapping_sub(r.0)).sum()
     }
 
     /// Record the SACK blocks of an ACK whose cumulative acknowledgment is `th_ack`,
@@ -250,6 +349,9 @@ impl SackScoreboard {
                 }
                 None => rec.capdrop += 1,
             }
+        }
+        if self.detect_relost && self.in_recovery && rec.newly_sacked > 0 {
+            rec.lost_rexmt = self.detect_lost_retransmissions();
         }
         rec
     }
@@ -353,6 +455,19 @@ impl SackScoreboard {
     /// `new_data` is how many bytes beyond `snd_max` the send buffer holds and the
     /// peer's window admits.
     pub fn next_seg(&self, new_data: u32) -> Option<NextSeg> {
+        // First, a retransmission found lost (its SACKed parts are skipped).
+        for &(start, end) in &self.relost {
+            let (mut s, e) = (self.off(start), self.off(end));
+            for b in &self.blocks {
+                let (bs, be) = (self.off(b.start), self.off(b.end));
+                if bs <= s && be > s {
+                    s = be;
+                }
+            }
+            if s < e {
+                return Some(self.seg(s, e, SegKind::Relost));
+            }
+        }
         let hr = self.off(self.high_rxt);
         // Rule 1: the first lost bytes above HighRxt (lost holes are the lowest).
         for (s, e, lost) in self.holes() {
@@ -392,7 +507,21 @@ impl SackScoreboard {
     /// RescueRxt (RFC 6675 §5 steps C.2, C.3 and NextSeg rule 4).
     pub fn sent(&mut self, seg: &NextSeg) {
         let end = seg.end();
+        if seg.kind != SegKind::New && self.rxt_log.len() < TCP_SACK_MAXHOLES {
+            self.rxt_log.push((seg.seq, end, self.high_data));
+        }
         match seg.kind {
+            SegKind::Relost => {
+                // Everything of the first found-lost range up to the segment's end
+                // has gone out again (SACKed bytes below it were skipped).
+                if let Some(r) = self.relost.first_mut() {
+                    if seq_geq(end, r.1) {
+                        self.relost.remove(0);
+                    } else if seq_gt(end, r.0) {
+                        r.0 = end;
+                    }
+                }
+            }
             SegKind::New => {
                 if seq_gt(end, self.high_data) {
                     self.high_data = end;
@@ -412,12 +541,15 @@ impl SackScoreboard {
     /// below HighRxt).
     pub fn pipe(&self) -> u32 {
         let hr = self.off(self.high_rxt);
-        self.regions()
+        let p: u32 = self
+            .regions()
             .map(|(s, e, lost)| {
                 let once = if lost { 0 } else { e - s };
                 once + hr.min(e).saturating_sub(s)
             })
-            .sum()
+            .sum();
+        // Retransmissions found lost are not in the network.
+        p.saturating_sub(self.relost_bytes())
     }
 
     /// Enter loss recovery (RFC 6675 §5 step 4): RecoveryPoint = HighData, HighRxt =
@@ -442,6 +574,8 @@ impl SackScoreboard {
     /// HighData and no new recovery starts before it is acknowledged. SACK information
     /// is kept; call [`Self::clear`] to discard it as RFC 2018 §8 allows.
     pub fn on_rto(&mut self) {
+        self.rxt_log.clear();
+        self.relost.clear();
         self.recovery_point = self.high_data;
         self.in_recovery = false;
         self.rescue_rxt = None;
@@ -451,6 +585,8 @@ impl SackScoreboard {
     /// Forget all SACK information and retransmission marks, ending any recovery
     /// (the receiver may have reneged). The recovery point is kept.
     pub fn clear(&mut self) {
+        self.rxt_log.clear();
+        self.relost.clear();
         self.blocks.clear();
         self.sacked = 0;
         self.in_recovery = false;
@@ -530,6 +666,55 @@ mod tests {
     /// SACK segments `a..b` (segment numbers from `base`).
     fn segs(base: u32, a: u32, b: u32) -> SackBlock {
         SackBlock::new(base.wrapping_add(a * MSS), base.wrapping_add(b * MSS))
+    }
+
+    #[test]
+    fn a_lost_retransmission_is_found_and_sent_again_first() {
+        let base: u32 = 0xffff_f000; // across the wrap
+        let at = |n: u32| base.wrapping_add(n * MSS);
+        let mut sb = board(base, 10);
+        // Segment 0 is lost; 1..4 arrive: recovery retransmits 0.
+        sb.record(base, at(10), &[SackBlock::new(at(1), at(4))]);
+        let first = sb.enter_recovery().unwrap();
+        assert_eq!((first.seq, first.kind), (base, SegKind::Lost));
+        sb.sent(&first);
+        // New data 10..14 goes out after the retransmission.
+        for n in 10..14 {
+            sb.sent(&NextSeg {
+                seq: at(n),
+                len: MSS,
+                kind: SegKind::New,
+            });
+        }
+        // One segment sent after it SACKed: not yet proof.
+        let r = sb.record(base, at(14), &[SackBlock::new(at(1), at(11))]);
+        assert_eq!(r.lost_rexmt, 0);
+        assert_eq!(sb.relost_bytes(), 0);
+        // Three: the retransmission of 0 was lost; it goes out before anything else,
+        // and it no longer counts in the pipe.
+        let pipe_before = sb.pipe();
+        let r = sb.record(base, at(14), &[SackBlock::new(at(1), at(13))]);
+        assert_eq!(r.lost_rexmt, 1);
+        assert_eq!(sb.relost_bytes(), MSS);
+        assert!(sb.pipe() < pipe_before);
+        let again = sb.next_seg(MSS).unwrap();
+        assert_eq!(
+            (again.seq, again.len, again.kind),
+            (base, MSS, SegKind::Relost)
+        );
+        sb.sent(&again);
+        assert_eq!(sb.relost_bytes(), 0);
+        // Its arrival ends recovery and forgets the log.
+        assert!(sb.update(at(14)));
+        assert_eq!(sb.next_seg(0), None);
+        // With detection off the same sequence finds nothing.
+        let mut sb = board(base, 10);
+        sb.set_lost_rexmt_detection(false);
+        sb.record(base, at(10), &[SackBlock::new(at(1), at(4))]);
+        let first = sb.enter_recovery().unwrap();
+        sb.sent(&first);
+        let r = sb.record(base, at(14), &[SackBlock::new(at(1), at(13))]);
+        assert_eq!(r.lost_rexmt, 0);
     }
 
     #[test]
@@ -911,6 +1096,8 @@ mod tests {
             let mss = 1 + rng.below(12);
             let base = u32::MAX - rng.below(3000) as u32;
             let mut sb = SackScoreboard::new(base, mss as u32);
+            // The model is RFC 6675's alone.
+            sb.set_lost_rexmt_detection(false);
             let mut m = Model {
                 base,
                 mss,
@@ -1059,6 +1246,7 @@ mod tests {
                                     m.high_rxt = m.high_rxt.max(o + len)
                                 }
                                 SegKind::Rescue => m.rescue = Some(m.rp),
+                                SegKind::Relost => unreachable!("detection is off"),
                             }
                         }
                     }

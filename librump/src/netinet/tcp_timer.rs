@@ -9,6 +9,7 @@
 use super::tcp_fsm::TcpState;
 use super::tcp_output::{tcp_output, tcp_respond_keepalive};
 use super::tcp_rtt::TCP_MAXRXTSHIFT;
+use super::tcp_sack::SackScoreboard;
 use super::tcp_usrreq::{tcp_close, tcp_drop};
 use super::tcp_var::*;
 use crate::kern::errno::Errno;
@@ -84,6 +85,7 @@ fn tcp_timer_fire(
     }
     tp.t_timer[which as usize] = None;
     match which {
+        TcpTimer::Rexmt if tp.t_tlp_pending => tcp_timer_tlp(k, so, &mut tp),
         TcpTimer::Rexmt => tcp_timer_rexmt(k, so, &mut tp),
         TcpTimer::Persist => tcp_timer_persist(k, so, &mut tp),
         TcpTimer::Keep => tcp_timer_keep(k, so, &mut tp),
@@ -100,6 +102,64 @@ fn tcp_timer_fire(
     // A connection that ended stays CLOSED on a socket the user still holds; a freed
     // socket drops the block.
     put_tp(k, so, tp);
+}
+
+/// Shortest probe timeout, ticks (RFC 8985 §7.2 suggests 10 ms of granularity).
+pub const TCP_TLP_MIN: u64 = 10;
+
+/// Arm the retransmission timer for what was just sent. With SACK, outside a probe
+/// already sent for this flight, it first fires as the tail loss probe timer (RFC 8985
+/// §7, PTO = 2 * SRTT, at least [`TCP_TLP_MIN`], or 1.5 * SRTT plus a worst-case delayed
+/// ACK when one segment is out) whenever that comes before the RTO: a lost tail or a lost
+/// retransmission then costs a probe and SACK recovery, not a timeout.
+pub fn tcp_rexmt_arm(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
+    let rto = u64::from(tp.t_rtt.rto_ticks());
+    tp.t_tlp_pending = false;
+    let eligible = tp.t_flags & TF_WILL_SACK != 0
+        && tp.t_state == TcpState::Established
+        && !tp.t_tlp_sent
+        && tp.t_rtt.rxtshift() == 0;
+    if let (true, Some(srtt)) = (eligible, tp.t_rtt.srtt_ticks()) {
+        let srtt = u64::from(srtt);
+        let mut pto = (2 * srtt).max(TCP_TLP_MIN);
+        if tp.flight_size() <= tp.t_maxseg {
+            // One segment out: the peer may be delaying its ACK (RFC 8985's
+            // WCDelAckT, 200 ms, twice our own delay).
+            pto = pto.max(srtt * 3 / 2 + 2 * TCPTV_DELACK);
+        }
+        if pto < rto {
+            tp.t_tlp_pending = true;
+            tcp_timer_arm(k, so, tp, TcpTimer::Rexmt, pto);
+            return;
+        }
+    }
+    tcp_timer_arm(k, so, tp, TcpTimer::Rexmt, rto);
+}
+
+/// The probe timeout (RFC 8985 §7.3): send one segment to draw an ACK with SACK
+/// information, then wait for the RTO proper. In SACK recovery the oldest
+/// retransmission still out is presumed lost and sent again; otherwise the last
+/// segment sent is.
+fn tcp_timer_tlp(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
+    tp.t_tlp_pending = false;
+    tp.t_tlp_sent = true;
+    tcpstat(k, |s| s.tcps_tlpprobe += 1);
+    let recovering = tp.t_inrecovery
+        && tp
+            .t_sack
+            .as_mut()
+            .is_some_and(SackScoreboard::presume_oldest_retransmission_lost);
+    if recovering {
+        super::tcp_input::sack_fill(k, so, tp);
+    } else if tp.snd_max != tp.snd_una {
+        let len = tp.flight_size().min(tp.t_maxseg.max(1));
+        let from = tp.snd_max.wrapping_sub(len);
+        super::tcp_input::retransmit_one(k, so, tp, from);
+    }
+    if tp.snd_max != tp.snd_una {
+        let rto = u64::from(tp.t_rtt.rto_ticks());
+        tcp_timer_arm(k, so, tp, TcpTimer::Rexmt, rto);
+    }
 }
 
 /// The retransmission timer (tcp_timer_rexmt): back off, drop after

@@ -199,6 +199,12 @@ pub struct TcpStat {
     pub tcps_challengeack_limited: u64,
     /// SACK-based recovery retransmits (RFC 6675 NextSeg).
     pub tcps_sackrexmt: u64,
+    /// Retransmissions found lost by SACK and sent again (before the timer).
+    pub tcps_sack_lostrexmt: u64,
+    /// Segments sent by limited transmit (RFC 3042).
+    pub tcps_limitedxmit: u64,
+    /// Tail loss probes sent (RFC 8985).
+    pub tcps_tlpprobe: u64,
     /// Fast retransmits (third duplicate ACK).
     pub tcps_fastrexmt: u64,
     /// NewReno partial-ACK retransmits.
@@ -424,6 +430,10 @@ pub struct Tcpcb {
     pub t_rcvoopack: u32,
     /// Zero windows this connection announced (tcpi_snd_zerowin).
     pub t_sndzerowin: u32,
+    /// The retransmission timer is running as the tail loss probe timer.
+    pub t_tlp_pending: bool,
+    /// A probe went out for this flight; none again until an ACK advances snd_una.
+    pub t_tlp_sent: bool,
     /// Receive auto-sizing: the timestamp of the segment that opened the current
     /// measurement (0: none open), and the bytes received since.
     pub rfbuf_ts: u32,
@@ -482,6 +492,8 @@ impl Tcpcb {
             t_sndzerowin: 0,
             rfbuf_ts: 0,
             rfbuf_cnt: 0,
+            t_tlp_pending: false,
+            t_tlp_sent: false,
         }
     }
 
