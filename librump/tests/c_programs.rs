@@ -257,6 +257,22 @@ fn macro_wrapped_ttcp_moves_1gib_between_two_processes() {
     );
 }
 
+/// rump_pub_kernel_create/_bind/_current/_destroy from C: errno values, separation of
+/// the kernels, and UDP between two of them over the in-memory link.
+#[test]
+fn c_kernels_errno_conformance() {
+    let mut c = Command::new(prog("tests/c/build/kernels_test"));
+    c.env_remove("RUMP_NET");
+    let out = run_with_timeout(c, Duration::from_secs(60));
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{so}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains(" 0 failed"), "{so}");
+}
+
 #[test]
 fn c_errno_conformance() {
     let mut c = Command::new(prog("tests/c/build/errno_test"));
