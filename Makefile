@@ -57,7 +57,7 @@ test: lint all header-check unit-test
 demo: all
 	sh tests/demo.sh
 
-bench: build
+bench: examples
 	$(LIBDIR)/rumpbench
 
 install: all
