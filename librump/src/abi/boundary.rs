@@ -84,8 +84,8 @@ pub fn bound_kernel() -> Option<Arc<rump_kernel>> {
 }
 
 /// Make `k` the calling thread's current kernel (`None`: the default kernel again),
-/// dropping the previous binding. The caller has counted `k` as bound
-/// ([`rump_kernel::bound`]); the binding uncounts it when it ends.
+/// dropping the previous binding. The caller has counted `k` as bound (under the lock
+/// of abi/rump.rs's kernel list); the binding uncounts it when it ends.
 pub fn set_bound_kernel(k: Option<Arc<rump_kernel>>) {
     if k.is_some() {
         KERNEL_BINDS.store(true, Ordering::Relaxed);
