@@ -30,6 +30,8 @@ examples: build
 	    tests/c/macro_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
 	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -I include -o tests/c/build/netconfig_test \
 	    tests/c/netconfig_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=c99 -pthread -I include -o tests/c/build/kernels_test \
+	    tests/c/kernels_test.c -L $(LIBDIR) -lrump -Wl,-rpath,$(LIBDIR)
 
 headers:
 	$(CARGO) run -q --release -p rumpgen -- generate include/rump

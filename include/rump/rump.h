@@ -10,6 +10,13 @@
 #include <stdint.h>
 #include "rump/rumpdefs.h"
 
+/**
+ * A virtual kernel made by `rump_pub_kernel_create`; opaque to C. C holds a pointer
+ * to it, which the calls only compare with the live kernels' (a stale or made-up
+ * pointer is `RUMP_EINVAL`, never dereferenced).
+ */
+typedef struct rump_kernel rump_kernel;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -26,6 +33,45 @@ int rump_init(void);
  * one. The string is static.
  */
 const char *rump_pub_errno_name(int error);
+
+/**
+ * Create a virtual kernel beside the default one, configured by `rump_net`, a string
+ * in the grammar of the `RUMP_NET` environment variable (`""` is `lo0` only;
+ * `"mem 10.0.0.2/24"` gives it interface `mem0` on the process's in-memory link), and
+ * store it in `*kp`. It has its own sockets, descriptors, interfaces and routes; calls
+ * reach it from a thread that binds it with `rump_pub_kernel_bind`. Returns 0,
+ * `RUMP_ENOSYS` before `rump_init`, `RUMP_EFAULT` for a NULL `rump_net` or `kp`,
+ * `RUMP_EINVAL` for a string that does not parse (a message on stderr names the
+ * statement, as `rump_init` does for `RUMP_NET`), or the errno of a statement that
+ * fails; `*kp` is NULL after a failure.
+ */
+int rump_pub_kernel_create(const char *rump_net, struct rump_kernel **kp);
+
+/**
+ * Make `k` the calling thread's current kernel: its `rump_sys_*` calls, the Figure 4
+ * `rump_host_*` calls and the `rump_pub_netconfig_*`, `rump_pub_shmif_create`,
+ * `rump_pub_virtif_create` and `rump_pub_pcap_*` helpers go to `k` until it binds
+ * another. NULL binds the default kernel again. Any number of threads may bind one
+ * kernel. Returns 0, or `RUMP_EINVAL` when `k` is not a live kernel from
+ * `rump_pub_kernel_create`.
+ */
+int rump_pub_kernel_bind(struct rump_kernel *k);
+
+/**
+ * The calling thread's current kernel: the one it bound, or NULL for the default
+ * kernel.
+ */
+struct rump_kernel *rump_pub_kernel_current(void);
+
+/**
+ * Destroy kernel `k` from `rump_pub_kernel_create`: halt its threads, close its
+ * descriptors as a process exit does and detach its
+ * interfaces (its `memN` ports leave the in-memory link). The pointer is dead
+ * afterwards. Returns 0, `RUMP_EINVAL` for NULL (the default kernel lives as long as
+ * the process, as `rump_init`'s kernel does) or a pointer that is not a live kernel,
+ * `RUMP_EBUSY` while some thread, the caller included, has it bound.
+ */
+int rump_pub_kernel_destroy(struct rump_kernel *k);
 
 /**
  * Create interface `ifname` (SIOCIFCREATE). Names `memN` make an Ethernet interface

@@ -2,7 +2,8 @@
 //!
 //! Statements are separated by `;` or newlines:
 //! `sockin` | `shmif BUSFILE ADDR/LEN [OPTIONS]` | `virtif TAP ADDR/LEN [OPTIONS]` |
-//! `route DEST/LEN GW` | `route default GW` | `forward` | `pcap IFNAME FILE`, where
+//! `mem ADDR/LEN [OPTIONS]` | `route DEST/LEN GW` | `route default GW` | `forward` |
+//! `pcap IFNAME FILE`, where
 //! OPTIONS are word/value pairs: `mtu N`, `loss P`, `dup P`, `reorder P`, `corrupt P`,
 //! `delay MS`, `seed N`. A statement that does not parse is an error naming it.
 
@@ -50,6 +51,16 @@ pub enum NetStmt {
     Virtif {
         /// The tap's name.
         tap: String,
+        /// Address.
+        addr: Ipv4Addr,
+        /// Prefix length.
+        prefixlen: u8,
+        /// Options.
+        opts: IfOptions,
+    },
+    /// An interface `memN` on the process's in-memory link, which joins the kernels
+    /// of one process (drivers/memlink.rs; the C API's `rump_pub_kernel_create`).
+    Mem {
         /// Address.
         addr: Ipv4Addr,
         /// Prefix length.
@@ -153,6 +164,15 @@ fn parse_stmt(words: &[&str]) -> Result<NetStmt, String> {
                 })
             }
         }
+        ["mem", prefix, rest @ ..] => {
+            let (addr, prefixlen) = parse_prefix(prefix)
+                .ok_or_else(|| format!("bad address '{prefix}' (want A.B.C.D/LEN)"))?;
+            Ok(NetStmt::Mem {
+                addr,
+                prefixlen,
+                opts: parse_opts(rest)?,
+            })
+        }
         ["route", "default", gw] => Ok(NetStmt::Route {
             dest: None,
             gateway: gw.parse().map_err(|_| format!("bad gateway '{gw}'"))?,
@@ -208,8 +228,12 @@ impl NetConfig {
 /// # Errors
 /// The host's error for a bus file (`EFTYPE` for a file that is not a bus) or a tap
 /// (`EPERM`/`EACCES` without privileges, printed with a hint), `ENXIO` for a pcap statement naming no interface, route errors,
-/// host errors.
-pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
+/// host errors; `ENXIO` for a `mem` statement when `memlink` is `None`.
+pub fn netconfig_apply(
+    k: &Kernel,
+    net: &NetConfig,
+    memlink: Option<&std::sync::Arc<crate::drivers::memlink::MemLink>>,
+) -> KResult<()> {
     if net.sockin() {
         return crate::sockin::sockin_attach(k);
     }
@@ -239,6 +263,14 @@ pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
                 opts,
             } => crate::drivers::virtif::virtif_attach(k, tap, opts)
                 .and_then(|i| k.lock().in_addr_add(i, *addr, *prefixlen, None)),
+            NetStmt::Mem {
+                addr,
+                prefixlen,
+                opts,
+            } => memlink
+                .ok_or(Errno::ENXIO)
+                .and_then(|l| crate::drivers::memlink::memlink_attach(k, l, opts))
+                .and_then(|i| k.lock().in_addr_add(i, *addr, *prefixlen, None)),
         };
         if let Err(e) = r {
             let text = net.texts.get(i).map_or("?", String::as_str);
@@ -255,6 +287,9 @@ pub fn netconfig_apply(k: &Kernel, net: &NetConfig) -> KResult<()> {
                 }
                 (NetStmt::Virtif { .. }, Errno::EBUSY) => {
                     ": the tap is attached to another process"
+                }
+                (NetStmt::Mem { .. }, Errno::ENXIO) => {
+                    ": this kernel was booted without the process's in-memory link"
                 }
                 _ => "",
             };
@@ -304,6 +339,41 @@ mod tests {
         }
         assert!(NetConfig::parse("").unwrap().stmts.is_empty());
         assert!(NetConfig::parse("sockin").unwrap().sockin());
+        let c = NetConfig::parse("mem 10.0.0.1/24 mtu 9000; mem 10.0.1.1/24").unwrap();
+        assert_eq!(
+            c.stmts[0],
+            NetStmt::Mem {
+                addr: Ipv4Addr::new(10, 0, 0, 1),
+                prefixlen: 24,
+                opts: IfOptions {
+                    mtu: Some(9000),
+                    ..IfOptions::default()
+                }
+            }
+        );
+        assert!(matches!(c.stmts[1], NetStmt::Mem { prefixlen: 24, .. }));
+    }
+
+    #[test]
+    fn mem_statements_attach_to_the_link_the_boot_gives() {
+        use crate::drivers::memlink::MemLink;
+        use crate::kern::kernel::BootOptions;
+        let net = NetConfig::parse("mem 10.0.0.1/24; mem 10.0.1.1/24").unwrap();
+        let r = Kernel::boot(BootOptions {
+            net: net.clone(),
+            ..BootOptions::default()
+        });
+        assert_eq!(r.err(), Some(Errno::ENXIO));
+        let link = MemLink::new();
+        let k = Kernel::boot(BootOptions {
+            net,
+            memlink: Some(link.clone()),
+            ..BootOptions::default()
+        })
+        .unwrap();
+        let g = k.lock();
+        assert!(g.ifunit("mem0").is_some() && g.ifunit("mem1").is_some());
+        assert_eq!(link.ports(), 2);
     }
 
     #[test]
@@ -315,6 +385,9 @@ mod tests {
             "virtif tap0 10.0.0.1/24 loss 2",
             "virtif tap0 10.0.0.1/24 mtu",
             "virtif tap0 10.0.0.1/24 colour red",
+            "mem",
+            "mem 10.0.0.1",
+            "mem mem0 10.0.0.1/24",
             "route default nowhere",
             "frobnicate",
             "sockin; forward",

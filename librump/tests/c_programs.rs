@@ -1,7 +1,7 @@
 //! The C programs, built by `make` against include/ and librump.so, run for real:
 //! the echo client and server against host peers on loopback, the macro-wrapped ttcp
-//! between two processes, Figure 5's network configuration, and the errno conformance
-//! tests.
+//! between two processes and between two kernels of one process, Figure 5's network
+//! configuration, and the errno conformance tests.
 //!
 //! `make test` builds them first; run alone, `make examples` must have run.
 
@@ -255,6 +255,50 @@ fn macro_wrapped_ttcp_moves_1gib_between_two_processes() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The macro-wrapped ttcp between two kernels of one process (examples-c/ttcp_pair.c):
+/// two threads, each bound to its own kernel, 64 MiB over the in-memory link with the
+/// receiver checking the pattern. `make bench` moves the full 1 GiB.
+#[test]
+fn macro_wrapped_ttcp_moves_64mib_between_two_kernels_of_one_process() {
+    let mut c = Command::new(prog("examples-c/build/ttcp_pair"));
+    c.env_remove("RUMP_NET")
+        .args(["-c", "-n", "8192", "-l", "8192"]);
+    let out = run_with_timeout(c, Duration::from_secs(120));
+    let so = String::from_utf8_lossy(&out.stdout);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && so.contains("ttcp_pair: ok"),
+        "status {:?}\nstdout:\n{so}\nstderr:\n{se}",
+        out.status
+    );
+    assert!(se.contains("ttcp-t: bytes=67108864 "), "{se}");
+    assert!(se.contains("ttcp-r: bytes=67108864 "), "{se}");
+    assert!(se.contains("ttcp-r: accept from 10.0.0.2:"), "{se}");
+    eprintln!(
+        "{}",
+        se.lines()
+            .filter(|l| l.contains("MB/sec"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// rump_pub_kernel_create/_bind/_current/_destroy from C: errno values, separation of
+/// the kernels, and UDP between two of them over the in-memory link.
+#[test]
+fn c_kernels_errno_conformance() {
+    let mut c = Command::new(prog("tests/c/build/kernels_test"));
+    c.env_remove("RUMP_NET");
+    let out = run_with_timeout(c, Duration::from_secs(60));
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{so}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains(" 0 failed"), "{so}");
 }
 
 #[test]

@@ -1,22 +1,109 @@
 //! The boundary every C export goes through (STYLE habit 7).
 //!
-//! [`sys`] runs a call against the default kernel: a panic inside becomes -1 with
+//! [`sys`] runs a call against the calling thread's current kernel: the one it bound
+//! with `rump_pub_kernel_bind`, else the default kernel. A panic inside becomes -1 with
 //! `EIO` (logged) instead of unwinding into C; an `Err` becomes -1 with `errno` set. The
 //! `copyin`/`copyout` helpers check user pointers as a kernel's copyin does as far as a
 //! process can: NULL and addresses in the never-mapped first page give `EFAULT`; structs
 //! are read and written unaligned, so a misaligned pointer works as on a BSD kernel.
+//!
+//! # The current kernel
+//!
+//! A thread's binding lives in a thread-local slot holding a reference to the
+//! [`rump_kernel`] and counted in it, so `rump_pub_kernel_destroy` refuses a kernel
+//! some thread still has bound (`EBUSY`) and a call never runs on a destroyed kernel.
+//! The slot is read only after some thread of the process has bound a kernel
+//! ([`KERNEL_BINDS`]): until then a call costs what it did with one kernel, one relaxed
+//! load more. A thread that exits bound drops its binding with its thread-locals.
 
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 
 use crate::kern::errno::{Errno, KResult};
+use crate::kern::kernel::BootOptions;
 use crate::kern::sockaddr::SockAddr;
 use crate::kern::Kernel;
 
+use super::rump::{process_memlink, rump_kernel};
+
 static KERNEL: OnceLock<Kernel> = OnceLock::new();
 static BOOT_LOCK: Mutex<()> = Mutex::new(());
+
+/// Whether any thread has ever bound a kernel: until one has, no thread-local is read.
+/// The binding thread sets it before its own slot, so it sees its binding; other
+/// threads' slots are empty whatever they read here.
+static KERNEL_BINDS: AtomicBool = AtomicBool::new(false);
+
+/// One thread's binding: a counted reference to the kernel it uses.
+struct Binding(Arc<rump_kernel>);
+
+impl Drop for Binding {
+    fn drop(&mut self) {
+        self.0.unbound();
+    }
+}
+
+thread_local! {
+    /// The kernel this thread's calls go to (`None`: the default kernel).
+    static CURRENT: RefCell<Option<Binding>> = const { RefCell::new(None) };
+}
+
+/// The kernel a call runs on: the default one, or the one the thread bound.
+pub enum CurKernel {
+    /// The default kernel (rump_init's).
+    Default(&'static Kernel),
+    /// A kernel from `rump_pub_kernel_create`, kept alive for the call.
+    Bound(Arc<rump_kernel>),
+}
+
+impl Deref for CurKernel {
+    type Target = Kernel;
+    fn deref(&self) -> &Kernel {
+        match self {
+            CurKernel::Default(k) => k,
+            CurKernel::Bound(b) => b.kernel(),
+        }
+    }
+}
+
+/// The kernel the calling thread bound, if any.
+pub fn bound_kernel() -> Option<Arc<rump_kernel>> {
+    if !KERNEL_BINDS.load(Ordering::Relaxed) {
+        return None;
+    }
+    // A call from a thread-local destructor after ours ran finds no binding.
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(|b| b.0.clone()))
+        .ok()
+        .flatten()
+}
+
+/// Make `k` the calling thread's current kernel (`None`: the default kernel again),
+/// dropping the previous binding. The caller has counted `k` as bound (under the lock
+/// of abi/rump.rs's kernel list); the binding uncounts it when it ends.
+pub fn set_bound_kernel(k: Option<Arc<rump_kernel>>) {
+    if k.is_some() {
+        KERNEL_BINDS.store(true, Ordering::Relaxed);
+    }
+    let old = CURRENT.with(|c| c.replace(k.map(Binding)));
+    drop(old);
+}
+
+/// The calling thread's current kernel, without booting the default one.
+///
+/// # Errors
+/// `ENOSYS` when the thread has bound none and `rump_init` has not run.
+pub fn current_kernel() -> KResult<CurKernel> {
+    match bound_kernel() {
+        Some(b) => Ok(CurKernel::Bound(b)),
+        None => kernel().map(CurKernel::Default).ok_or(Errno::ENOSYS),
+    }
+}
 
 /// Lowest address a user pointer may have (the first page is never mapped).
 const MIN_USER_ADDR: usize = 4096;
@@ -39,7 +126,10 @@ pub fn boot_default() -> Result<&'static Kernel, (Errno, String)> {
         return Ok(k);
     }
     init_logging();
-    let k = Kernel::boot_from_env()?;
+    let k = Kernel::boot_from_env(BootOptions {
+        memlink: Some(process_memlink()),
+        ..BootOptions::default()
+    })?;
     Ok(KERNEL.get_or_init(|| k))
 }
 
@@ -110,23 +200,20 @@ pub enum ErrnoAbi {
     Host,
 }
 
-/// Run a call against the default kernel.
-pub fn sys<R: SysRet>(
-    name: &str,
-    abi: ErrnoAbi,
-    f: impl FnOnce(&'static Kernel) -> KResult<R>,
-) -> R::C {
-    let k = match abi {
-        ErrnoAbi::NetBsd => kernel().ok_or(Errno::ENOSYS),
+/// Run a call against the calling thread's current kernel.
+pub fn sys<R: SysRet>(name: &str, abi: ErrnoAbi, f: impl FnOnce(&Kernel) -> KResult<R>) -> R::C {
+    let k = match (bound_kernel(), abi) {
+        (Some(b), _) => Ok(CurKernel::Bound(b)),
+        (None, ErrnoAbi::NetBsd) => kernel().map(CurKernel::Default).ok_or(Errno::ENOSYS),
         // Figure 4 programs never call rump_init: boot on first use.
-        ErrnoAbi::Host => boot_default().map_err(|(e, msg)| {
+        (None, ErrnoAbi::Host) => boot_default().map(CurKernel::Default).map_err(|(e, msg)| {
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| eprintln!("librump: {msg}"));
             e
         }),
     };
     let r = match k {
-        Ok(k) => match catch_unwind(AssertUnwindSafe(|| f(k))) {
+        Ok(k) => match catch_unwind(AssertUnwindSafe(|| f(&k))) {
             Ok(r) => r,
             Err(p) => {
                 let what = p

@@ -5,14 +5,19 @@
 use std::net::Ipv4Addr;
 use std::os::raw::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::boundary::{boot_default, copyin, copyout, kernel};
+use parking_lot::Mutex;
+
+use super::boundary::{boot_default, copyin, copyout, current_kernel, kernel, set_bound_kernel};
+use super::boundary::{bound_kernel, CurKernel};
 use super::netbsd::{RUMP_AF_INET, RUMP_IFF_UP, RUMP_PF_ROUTE, RUMP_SIOCAIFADDR};
 use super::netbsd::{RUMP_SIOCGIFFLAGS, RUMP_SIOCSIFFLAGS, RUMP_SOCK_RAW};
 use crate::config::IfOptions;
 use crate::drivers::memlink::{MemLink, MEMLINK_DEFAULT_MTU};
 use crate::kern::errno::{Errno, KResult};
+use crate::kern::kernel::BootOptions;
 use crate::kern::Kernel;
 use crate::net::ifnet::{flags, IfType, IFNAMSIZ};
 use crate::net::route::{RTF_GATEWAY, RTF_STATIC, RTF_UP};
@@ -53,30 +58,49 @@ pub extern "C" fn rump_pub_errno_name(error: c_int) -> *const c_char {
 
 static NAMES: OnceLock<Vec<std::ffi::CString>> = OnceLock::new();
 
-// ---- network configuration (NetBSD: sys/rump/net/lib/libnet/netconfig.c) ----
+// ---- more kernels in one process (the paper's section 4.3) ----
 //
-// The helpers a program calls instead of ifconfig(8) and route(8). Each returns 0 or a
-// NetBSD errno value and leaves `errno` alone; before `rump_init` they return
-// `RUMP_ENOSYS`, a NULL string is `RUMP_EFAULT`, and a panic inside is `RUMP_EIO`.
-// They go through the same kernel paths as the ioctls and the routing socket.
+// rump_init boots the default kernel. rump_pub_kernel_create boots more, each with its
+// own sockets, descriptor table, interfaces, routes and threads, configured by a string
+// in the RUMP_NET grammar. A thread chooses the kernel its rump_sys_*, rump_host_* and
+// rump_pub_netconfig_* calls go to with rump_pub_kernel_bind; the binding is the
+// thread's (boundary.rs keeps it in a thread-local). The memN interfaces of every
+// kernel of the process are ports of one in-memory link, so kernels of one process
+// talk over it. Like the netconfig helpers these return 0 or a NetBSD errno and leave
+// `errno` alone.
 
-/// The in-memory Ethernet link the `memN` interfaces of this process attach to,
-/// created by the first [`rump_pub_netconfig_ifcreate`]. It is the in-process test
-/// link (drivers/memlink.rs): every `memN` of the default kernel is a port of it, so
-/// they hear each other's frames and nothing outside the process. Interfaces that
-/// reach other processes or the host come from `rump_pub_shmif_create` and
-/// `rump_pub_virtif_create`.
-static MEMLINK: OnceLock<Arc<MemLink>> = OnceLock::new();
+/// A virtual kernel made by `rump_pub_kernel_create`; opaque to C. C holds a pointer
+/// to it, which the calls only compare with the live kernels' (a stale or made-up
+/// pointer is `RUMP_EINVAL`, never dereferenced).
+#[allow(non_camel_case_types)]
+pub struct rump_kernel {
+    kernel: Kernel,
+    /// How many threads have it bound.
+    bound: AtomicUsize,
+}
 
-/// Longest dotted-quad string read (more is `EINVAL`).
-const ADDRSTR_MAX: usize = 64;
+impl rump_kernel {
+    /// The kernel.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
 
-/// Run a helper against the default kernel: 0, or the errno of its error.
-fn netconfig(name: &str, f: impl FnOnce(&'static Kernel) -> KResult<()>) -> c_int {
-    let Some(k) = kernel() else {
-        return Errno::ENOSYS.0;
-    };
-    match catch_unwind(AssertUnwindSafe(|| f(k))) {
+    /// One thread's binding ended.
+    pub(crate) fn unbound(&self) {
+        self.bound.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The kernels made by `rump_pub_kernel_create` and not destroyed. Binding counts
+/// under this lock, so destroy's look at the count cannot miss a bind in progress.
+static KERNELS: Mutex<Vec<Arc<rump_kernel>>> = Mutex::new(Vec::new());
+
+/// Longest `rump_net` string `rump_pub_kernel_create` reads (more is `RUMP_EINVAL`).
+const RUMP_NET_MAX: usize = 64 * 1024;
+
+/// Run a `rump_pub_*` helper: 0, or the errno of its error; a panic is `EIO`.
+fn pub_call(name: &str, f: impl FnOnce() -> KResult<()>) -> c_int {
+    match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => 0,
         Ok(Err(e)) => {
             tracing::debug!(call = name, errno = ?e);
@@ -87,6 +111,140 @@ fn netconfig(name: &str, f: impl FnOnce(&'static Kernel) -> KResult<()>) -> c_in
             Errno::EIO.0
         }
     }
+}
+
+/// Create a virtual kernel beside the default one, configured by `rump_net`, a string
+/// in the grammar of the `RUMP_NET` environment variable (`""` is `lo0` only;
+/// `"mem 10.0.0.2/24"` gives it interface `mem0` on the process's in-memory link), and
+/// store it in `*kp`. It has its own sockets, descriptors, interfaces and routes; calls
+/// reach it from a thread that binds it with `rump_pub_kernel_bind`. Returns 0,
+/// `RUMP_ENOSYS` before `rump_init`, `RUMP_EFAULT` for a NULL `rump_net` or `kp`,
+/// `RUMP_EINVAL` for a string that does not parse (a message on stderr names the
+/// statement, as `rump_init` does for `RUMP_NET`), or the errno of a statement that
+/// fails; `*kp` is NULL after a failure.
+#[no_mangle]
+pub unsafe extern "C" fn rump_pub_kernel_create(
+    rump_net: *const c_char,
+    kp: *mut *mut rump_kernel,
+) -> c_int {
+    pub_call("kernel_create", || {
+        // SAFETY: caller promise: `kp` points at a writable pointer (checked for NULL).
+        unsafe { copyout(kp, std::ptr::null_mut())? };
+        kernel().ok_or(Errno::ENOSYS)?;
+        // SAFETY: caller promise: a NUL-terminated string.
+        let net = unsafe { user_str(rump_net, RUMP_NET_MAX, Errno::EINVAL)? };
+        let opts = BootOptions {
+            memlink: Some(process_memlink()),
+            ..BootOptions::default()
+        };
+        let k =
+            Kernel::boot_from_str(&net, opts, "rump_pub_kernel_create").map_err(|(e, msg)| {
+                eprintln!("{msg}");
+                e
+            })?;
+        let rk = Arc::new(rump_kernel {
+            kernel: k,
+            bound: AtomicUsize::new(0),
+        });
+        let p = Arc::as_ptr(&rk).cast_mut();
+        KERNELS.lock().push(rk);
+        // SAFETY: as above; the pointer was writable a moment ago.
+        unsafe { copyout(kp, p) }
+    })
+}
+
+/// Make `k` the calling thread's current kernel: its `rump_sys_*` calls, the Figure 4
+/// `rump_host_*` calls and the `rump_pub_netconfig_*`, `rump_pub_shmif_create`,
+/// `rump_pub_virtif_create` and `rump_pub_pcap_*` helpers go to `k` until it binds
+/// another. NULL binds the default kernel again. Any number of threads may bind one
+/// kernel. Returns 0, or `RUMP_EINVAL` when `k` is not a live kernel from
+/// `rump_pub_kernel_create`.
+#[no_mangle]
+pub extern "C" fn rump_pub_kernel_bind(k: *mut rump_kernel) -> c_int {
+    pub_call("kernel_bind", || {
+        if k.is_null() {
+            set_bound_kernel(None);
+            return Ok(());
+        }
+        let rk = {
+            let ks = KERNELS.lock();
+            let rk = ks
+                .iter()
+                .find(|rk| std::ptr::eq(Arc::as_ptr(rk), k))
+                .ok_or(Errno::EINVAL)?;
+            rk.bound.fetch_add(1, Ordering::AcqRel);
+            rk.clone()
+        };
+        set_bound_kernel(Some(rk));
+        Ok(())
+    })
+}
+
+/// The calling thread's current kernel: the one it bound, or NULL for the default
+/// kernel.
+#[no_mangle]
+pub extern "C" fn rump_pub_kernel_current() -> *mut rump_kernel {
+    catch_unwind(|| bound_kernel().map_or(std::ptr::null_mut(), |b| Arc::as_ptr(&b).cast_mut()))
+        .unwrap_or(std::ptr::null_mut())
+}
+
+/// Destroy kernel `k` from `rump_pub_kernel_create`: halt its threads, close its
+/// descriptors as a process exit does and detach its
+/// interfaces (its `memN` ports leave the in-memory link). The pointer is dead
+/// afterwards. Returns 0, `RUMP_EINVAL` for NULL (the default kernel lives as long as
+/// the process, as `rump_init`'s kernel does) or a pointer that is not a live kernel,
+/// `RUMP_EBUSY` while some thread, the caller included, has it bound.
+#[no_mangle]
+pub extern "C" fn rump_pub_kernel_destroy(k: *mut rump_kernel) -> c_int {
+    pub_call("kernel_destroy", || {
+        let rk = {
+            let mut ks = KERNELS.lock();
+            let i = ks
+                .iter()
+                .position(|rk| std::ptr::eq(Arc::as_ptr(rk), k))
+                .ok_or(Errno::EINVAL)?;
+            if ks[i].bound.load(Ordering::Acquire) != 0 {
+                return Err(Errno::EBUSY);
+            }
+            ks.swap_remove(i)
+        };
+        // Unbound, it is referenced nowhere else: the kernel halts here.
+        drop(rk);
+        Ok(())
+    })
+}
+
+// ---- network configuration (NetBSD: sys/rump/net/lib/libnet/netconfig.c) ----
+//
+// The helpers a program calls instead of ifconfig(8) and route(8). Each returns 0 or a
+// NetBSD errno value and leaves `errno` alone; before `rump_init` they return
+// `RUMP_ENOSYS`, a NULL string is `RUMP_EFAULT`, and a panic inside is `RUMP_EIO`.
+// They go through the same kernel paths as the ioctls and the routing socket, and act
+// on the calling thread's current kernel (rump_pub_kernel_bind).
+
+/// The in-memory Ethernet link the `memN` interfaces of this process attach to,
+/// created on first use. It is the in-process test link (drivers/memlink.rs): every
+/// `memN` of every kernel of the process (from [`rump_pub_netconfig_ifcreate`] or a
+/// `mem` statement) is a port of it, so they hear each other's frames and nothing
+/// outside the process. Interfaces that reach other processes or the host come from
+/// `rump_pub_shmif_create` and `rump_pub_virtif_create`.
+static MEMLINK: OnceLock<Arc<MemLink>> = OnceLock::new();
+
+/// The process's in-memory link.
+pub fn process_memlink() -> Arc<MemLink> {
+    MEMLINK.get_or_init(MemLink::new).clone()
+}
+
+/// Longest dotted-quad string read (more is `EINVAL`).
+const ADDRSTR_MAX: usize = 64;
+
+/// Run a helper against the calling thread's current kernel: 0, or the errno of its
+/// error.
+fn netconfig(name: &str, f: impl FnOnce(&Kernel) -> KResult<()>) -> c_int {
+    pub_call(name, || {
+        let k: CurKernel = current_kernel()?;
+        f(&k)
+    })
 }
 
 /// A NUL-terminated string of at most `max` bytes before its NUL.
@@ -158,7 +316,7 @@ fn is_memlink_name(name: &str) -> bool {
 /// Attach interface `name` to the process's in-memory link (what `memlink_attach`
 /// does, with the name chosen by the caller).
 fn memlink_create(k: &Kernel, name: &str) -> KResult<()> {
-    let link = MEMLINK.get_or_init(MemLink::new).clone();
+    let link = process_memlink();
     let mut g = k.lock();
     if g.ifunit(name).is_some() {
         return Err(Errno::EEXIST);

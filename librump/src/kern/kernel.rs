@@ -1,8 +1,8 @@
 //! The `Kernel` value: all state of one virtual kernel (rump_init's result).
 //!
 //! Nothing here is global: a process may boot several kernels, each with its own
-//! sockets, descriptors, timers and threads (paper section 4.3). The C API uses one
-//! default kernel (abi/rump.rs).
+//! sockets, descriptors, timers and threads (paper section 4.3). The C API has one
+//! default kernel and creates more on request (abi/rump.rs, `rump_pub_kernel_create`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,6 +40,9 @@ pub struct BootOptions {
     pub maxfiles: usize,
     /// Mbuf cluster limit.
     pub nmbclusters: usize,
+    /// The in-memory link that `mem` statements of `net` attach to (the C API passes
+    /// its process-wide link); `None`: such statements fail with `ENXIO`.
+    pub memlink: Option<Arc<crate::drivers::memlink::MemLink>>,
 }
 
 impl Default for BootOptions {
@@ -49,6 +52,7 @@ impl Default for BootOptions {
             net: NetConfig::default(),
             maxfiles: DEFAULT_MAXFILES,
             nmbclusters: DEFAULT_NMBCLUSTERS,
+            memlink: None,
         }
     }
 }
@@ -108,7 +112,8 @@ pub(crate) struct KernelInner {
     halt_hooks: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
-/// One virtual kernel. Dropping it halts its threads.
+/// One virtual kernel. Dropping it halts its threads, closes its descriptors and
+/// detaches its interfaces' drivers (a memlink port leaves its link).
 pub struct Kernel {
     pub(crate) inner: Arc<KernelInner>,
 }
@@ -155,32 +160,42 @@ impl Kernel {
             k.start_thread("rump-softint", softint_thread);
             k.start_thread("rump-netisr", netisr_thread);
         }
-        crate::config::netconfig_apply(&k, &opts.net)?;
+        crate::config::netconfig_apply(&k, &opts.net, opts.memlink.as_ref())?;
         tracing::debug!(net = ?opts.net, "kernel booted");
         Ok(k)
     }
 
-    /// Boot with the defaults and `RUMP_NET` from the environment.
+    /// Boot as `opts` says, with the network from the `RUMP_NET` environment variable
+    /// (unset: `lo0` only).
     ///
     /// # Errors
     /// `EINVAL` when `RUMP_NET` does not parse (the message is logged and printed),
     /// or what [`Kernel::boot`] returns.
-    pub fn boot_from_env() -> Result<Kernel, (Errno, String)> {
-        let net = match std::env::var("RUMP_NET") {
-            Ok(s) => NetConfig::parse(&s).map_err(|m| (Errno::EINVAL, m))?,
-            Err(std::env::VarError::NotPresent) => NetConfig::default(),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err((
-                    Errno::EINVAL,
-                    "RUMP_NET: the value is not valid UTF-8".into(),
-                ));
-            }
-        };
-        Kernel::boot(BootOptions {
-            net,
-            ..BootOptions::default()
-        })
-        .map_err(|e| (e, format!("rump_init: {e}")))
+    pub fn boot_from_env(opts: BootOptions) -> Result<Kernel, (Errno, String)> {
+        match std::env::var("RUMP_NET") {
+            Ok(s) => Kernel::boot_from_str(&s, opts, "rump_init"),
+            Err(std::env::VarError::NotPresent) => Kernel::boot_from_str("", opts, "rump_init"),
+            Err(std::env::VarError::NotUnicode(_)) => Err((
+                Errno::EINVAL,
+                "RUMP_NET: the value is not valid UTF-8".into(),
+            )),
+        }
+    }
+
+    /// Boot as `opts` says, with the network described by `rump_net` in the `RUMP_NET`
+    /// grammar (config.rs); `opts.net` is replaced. `who` begins the message of a boot
+    /// error.
+    ///
+    /// # Errors
+    /// `EINVAL` when `rump_net` does not parse (the message names the statement), or
+    /// what [`Kernel::boot`] returns.
+    pub fn boot_from_str(
+        rump_net: &str,
+        opts: BootOptions,
+        who: &str,
+    ) -> Result<Kernel, (Errno, String)> {
+        let net = NetConfig::parse(rump_net).map_err(|m| (Errno::EINVAL, m))?;
+        Kernel::boot(BootOptions { net, ..opts }).map_err(|e| (e, format!("{who}: {e}")))
     }
 
     fn start_thread(&self, name: &str, f: fn(&KernelInner)) {
@@ -271,6 +286,10 @@ impl Drop for Kernel {
         let fds = self.lock().fd.open_fds();
         for fd in fds {
             let _ = self.close(fd);
+        }
+        let mut g = self.lock();
+        for ifp in g.ifnet.iter_mut().flatten() {
+            ifp.if_driver.detach();
         }
     }
 }

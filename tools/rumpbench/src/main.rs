@@ -4,7 +4,9 @@
 //! - UDP round trip: Linux over loopback vs two rump kernels (own stack) on the
 //!   in-memory Ethernet link, one thread per kernel, blocking calls.
 //! - TCP bulk: Linux over loopback vs sockin (two virtual kernels over host sockets)
-//!   and vs the kernels' own TCP between two kernels on the in-memory link.
+//!   and vs the kernels' own TCP between two kernels on the in-memory link, from Rust
+//!   and from C: the macro-wrapped ttcp of examples-c run by `ttcp_pair` in two threads
+//!   bound to two kernels of one process (`make examples` builds it).
 //!
 //! - Networks of processes (`netproc`): rump processes on shmif buses, on a tap and
 //!   through the router, beside Linux over a veth pair between two network namespaces.
@@ -13,6 +15,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -224,6 +228,30 @@ fn own_tcp_bulk(bytes: usize) -> f64 {
     bytes as f64 / t.elapsed().as_secs_f64() / 1e6
 }
 
+/// `examples-c/build/ttcp_pair` moving `bytes` in 8 KiB writes: MB/s (10^6 bytes) from
+/// the receiver's machine-readable line, or why there is no number.
+fn c_ttcp_pair(bytes: usize) -> Result<f64, String> {
+    let prog = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples-c/build/ttcp_pair");
+    if !prog.exists() {
+        return Err(format!("{} missing: run make examples", prog.display()));
+    }
+    let out = Command::new(&prog)
+        .env_remove("RUMP_NET")
+        .args(["-n", &(bytes / 8192).to_string(), "-l", "8192"])
+        .output()
+        .map_err(|e| format!("{}: {e}", prog.display()))?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mbps = err
+        .lines()
+        .filter(|l| l.starts_with("ttcp-r: bytes="))
+        .find_map(|l| l.rsplit_once("MBps=")?.1.trim().parse::<f64>().ok());
+    match (out.status.success(), mbps) {
+        // ttcp's MB is 2^20 bytes.
+        (true, Some(m)) => Ok(m * 1048576.0 / 1e6),
+        _ => Err(format!("ttcp_pair failed ({}):\n{err}", out.status)),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(code) = procs::helper_mode(&args) {
@@ -261,6 +289,18 @@ fn main() {
         "  ratio own/linux       {:8.2}x (higher is better; issue 4's target is 1.0x)",
         ot / lt
     );
+    match c_ttcp_pair(bytes) {
+        Ok(ct) => {
+            println!(
+                "  rump ttcp_pair (C)    {ct:8.0}   (Figure 4 ttcp, two kernels, one process)"
+            );
+            println!(
+                "  ratio ttcp_pair/linux {:8.2}x (higher is better)",
+                ct / lt
+            );
+        }
+        Err(e) => println!("  rump ttcp_pair (C)    skipped: {e}"),
+    }
     println!();
     if let Err(e) = netproc::run(quick()) {
         println!("networks of processes: FAILED: {e}");
