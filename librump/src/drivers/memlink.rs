@@ -237,7 +237,6 @@ impl MemLink {
     /// kernel: its pool supplies copies, and its clock dates delays for receivers
     /// connected without a clock of their own.
     fn transmit(&self, from: usize, k: &KernelState, m: MbufChain) {
-        let sender_now = k.ticks();
         let len = m.len();
         let mut ports = self.ports.lock();
         let Some(last) = (0..ports.len())
@@ -262,7 +261,7 @@ impl MemLink {
             let hold = fate.extra_delay_ticks();
             let not_before = match (hold, &p.clock) {
                 (0, _) => 0,
-                (_, None) => sender_now + hold,
+                (_, None) => k.ticks() + hold,
                 (_, Some(h)) => duration_to_ticks(h.clock_monotonic()) + hold,
             };
             let move_original = i == last && fate.corrupt_at.is_none();

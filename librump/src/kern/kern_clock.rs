@@ -26,9 +26,11 @@ pub struct SoftintId(pub(crate) usize);
 
 /// Convert a duration to ticks, rounding up so a timeout never fires early.
 pub fn duration_to_ticks(d: Duration) -> u64 {
-    let ns = d.as_nanos();
-    let per_tick = 1_000_000_000u128 / u128::from(HZ);
-    ns.div_ceil(per_tick) as u64
+    // 64-bit arithmetic: this runs on every clock read.
+    const NS_PER_TICK: u64 = 1_000_000_000 / HZ;
+    d.as_secs()
+        .saturating_mul(HZ)
+        .saturating_add(u64::from(d.subsec_nanos()).div_ceil(NS_PER_TICK))
 }
 
 /// Convert ticks to a duration.

@@ -72,7 +72,7 @@ impl SleepTab {
         deadline: Option<Instant>,
     ) -> Result<(), Errno> {
         let cv = &self.buckets[bucket(chan)];
-        match deadline {
+        let r = match deadline {
             None => {
                 cv.wait(guard);
                 Ok(())
@@ -84,7 +84,10 @@ impl SleepTab {
                     Ok(())
                 }
             }
-        }
+        };
+        // Time passed while the lock was free.
+        guard.clock_forget();
+        r
     }
 
     /// Wake every thread sleeping on `chan` (and any that share its bucket).

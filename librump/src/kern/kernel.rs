@@ -88,7 +88,14 @@ pub struct KernelState {
     /// Frames whose link delay has not passed yet, in arrival order.
     pub(crate) netisr_delayed: std::collections::VecDeque<InputFrame>,
     sleeptab: Arc<SleepTab>,
+    /// The tick read from the host clock during this hold of the kernel lock
+    /// ([`NO_TICKS`] until read): BSD's `ticks` is a variable, not a clock read, and
+    /// one segment asks for it many times.
+    now_cache: std::cell::Cell<u64>,
 }
+
+/// `now_cache` holds no tick.
+const NO_TICKS: u64 = u64::MAX;
 
 impl KernelState {
     /// Wake the sleepers of a channel.
@@ -96,10 +103,30 @@ impl KernelState {
         self.sleeptab.wakeup(chan);
     }
 
-    /// Current clock tick.
+    /// Current clock tick: read from the host clock once per hold of the kernel lock
+    /// (a hold is short; a sleep drops the lock and forgets the tick).
     pub fn ticks(&self) -> u64 {
-        duration_to_ticks(self.host.clock_monotonic())
+        let c = self.now_cache.get();
+        if c != NO_TICKS {
+            return c;
+        }
+        let t = duration_to_ticks(self.host.clock_monotonic());
+        self.now_cache.set(t);
+        t
     }
+
+    /// The lock was just taken (again): the next `ticks()` reads the clock.
+    pub(crate) fn clock_forget(&self) {
+        self.now_cache.set(NO_TICKS);
+    }
+}
+
+/// Take the kernel lock of `inner` (every path into the kernel goes through here or
+/// [`Kernel::lock`]).
+pub(crate) fn klock(inner: &KernelInner) -> KGuard<'_> {
+    let g = inner.lock.lock();
+    g.clock_forget();
+    g
 }
 
 pub(crate) struct KernelInner {
@@ -144,6 +171,7 @@ impl Kernel {
             inet: None,
             sysctl: crate::kern::kern_sysctl::Sysctl::new(),
             sleeptab: sleeptab.clone(),
+            now_cache: std::cell::Cell::new(NO_TICKS),
         };
         let k = Kernel {
             inner: Arc::new(KernelInner {
@@ -221,7 +249,7 @@ impl Kernel {
 
     /// Take the kernel lock.
     pub fn lock(&self) -> KGuard<'_> {
-        self.inner.lock.lock()
+        klock(&self.inner)
     }
 
     /// Sleep on a channel, releasing the lock (tsleep).
@@ -303,7 +331,7 @@ impl KernelInner {
 /// The clock thread: sleep until the next callout is due, then run expired callouts
 /// (hardclock). No periodic work when nothing is scheduled.
 fn clock_thread(k: &KernelInner) {
-    let mut g = k.lock.lock();
+    let mut g = klock(k);
     while !k.is_halted() {
         let now = g.ticks();
         g.hardclock(now);
@@ -356,13 +384,13 @@ fn netisr_process(g: &mut KernelState, mut batch: std::collections::VecDeque<Inp
 
 /// The netisr thread: protocol input for frames the drivers delivered.
 fn netisr_thread(k: &KernelInner) {
-    let q = k.lock.lock().netisr.clone();
+    let q = klock(k).netisr.clone();
     let mut batch = std::collections::VecDeque::new();
     while q.wait(&mut batch) {
         if k.is_halted() {
             break;
         }
-        let mut g = k.lock.lock();
+        let mut g = klock(k);
         netisr_process(&mut g, std::mem::take(&mut batch));
     }
 }
@@ -397,7 +425,7 @@ impl KernelState {
 
 /// The soft interrupt thread: run pending soft interrupts.
 fn softint_thread(k: &KernelInner) {
-    let mut g = k.lock.lock();
+    let mut g = klock(k);
     while !k.is_halted() {
         if g.softint_run() == 0 {
             let _ = k.sleeptab.tsleep(&mut g, Chan::Softint, None);

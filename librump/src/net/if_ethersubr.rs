@@ -20,7 +20,11 @@ pub enum LinkDst {
 
 /// A frame arrived on an interface: count, capture, and pass it to its protocol.
 pub fn if_input(k: &mut KernelState, ifindex: usize, m: MbufChain) {
-    let now = k.host.clock_monotonic();
+    // The clock is read only for a capture.
+    let now = k
+        .ifp(ifindex)
+        .is_some_and(|i| i.if_pcap.is_some())
+        .then(|| k.host.clock_monotonic());
     let Some(ifp) = k.ifp_mut(ifindex) else {
         return;
     };
@@ -28,7 +32,7 @@ pub fn if_input(k: &mut KernelState, ifindex: usize, m: MbufChain) {
     ifp.if_data.ifi_ibytes += m.len() as u64;
     // lo0's packets were captured on their way out (looutput); not twice.
     if ifp.if_type != IfType::Loop {
-        if let Some(tap) = ifp.if_pcap.as_mut() {
+        if let (Some(tap), Some(now)) = (ifp.if_pcap.as_mut(), now) {
             tap.tap(now, &m);
         }
     }

@@ -326,7 +326,7 @@ impl KernelState {
     /// Hand a frame to an interface's driver, counting it and capturing it (if_output's
     /// last step). The chain belongs to the driver afterwards.
     pub fn if_transmit(&mut self, index: usize, m: MbufChain) -> KResult<()> {
-        let now = self.host.clock_monotonic();
+        let host = &self.host;
         let Some(ifp) = self
             .ifnet
             .get_mut(index.wrapping_sub(1))
@@ -340,7 +340,7 @@ impl KernelState {
         }
         let len = m.len() as u64;
         if let Some(bpf) = ifp.if_pcap.as_mut() {
-            bpf.tap(now, &m);
+            bpf.tap(host.clock_monotonic(), &m);
         }
         // The driver needs the kernel state too (loopback requeues); take it out of
         // the table for the call.

@@ -90,7 +90,7 @@ pub fn sockin_attach(k: &Kernel) -> KResult<()> {
             if !got {
                 continue;
             }
-            let mut g = inner.lock.lock();
+            let mut g = crate::kern::kernel::klock(&inner);
             for &(token, bits) in &events {
                 sockin_usrreq::sockin_process(&mut g, &worker, token, bits);
             }
