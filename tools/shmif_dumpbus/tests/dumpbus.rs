@@ -164,7 +164,7 @@ fn the_dump_opens_in_tcpdump_and_lists_the_arp_exchange() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("format version 1, ring 1048576 bytes"),
+        text.contains("format version 2, ring 1048576 bytes"),
         "{text}"
     );
     assert!(text.contains("lock free"), "{text}");

@@ -19,7 +19,7 @@ use crate::kern::errno::Errno;
 /// The bus magic number: the bytes "RSHM" on a little-endian host.
 pub const SHMIF_MAGIC: u32 = 0x4d48_5352;
 /// The bus format version this code reads and writes.
-pub const SHMIF_VERSION: u32 = 1;
+pub const SHMIF_VERSION: u32 = 2;
 /// Bytes before the ring: the header page.
 pub const SHMIF_HDR_SIZE: u32 = 4096;
 /// Ring size of a bus this code creates.
@@ -65,6 +65,9 @@ pub mod field {
     pub const CREATED: usize = 56;
     /// u64: records writers found impossible and skipped, ever.
     pub const BAD_RECORDS: usize = 64;
+    /// u32: readers asleep on the futex word (or about to be): writers make the
+    /// wake-up system call only when this is not 0.
+    pub const SLEEPERS: usize = 72;
     /// u64 × 64: the member table, `pid << 32 | interfaces`.
     pub const MEMBERS: usize = 128;
 }
@@ -394,6 +397,49 @@ impl Bus {
         &self.map.words64()[SHMIF_HDR_SIZE as usize / 8 + i as usize]
     }
 
+    /// Store `bytes` into the ring from position `pos` (8-aligned), a word at a time,
+    /// wrapping at the ring's end (one division per call, not per word).
+    fn write_ring(&self, pos: u64, bytes: &[u8]) {
+        let ring = &self.map.words64()[SHMIF_HDR_SIZE as usize / 8..];
+        let n = self.nwords as usize;
+        let mut i = ((pos / 8) % self.nwords) as usize;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            ring[i].store(w, Ordering::Relaxed);
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            ring[i].store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        }
+    }
+
+    /// Append `len` bytes of the ring from position `pos` (8-aligned) to `buf`, a word
+    /// at a time, wrapping at the ring's end.
+    fn read_ring(&self, pos: u64, len: usize, buf: &mut Vec<u8>) {
+        let ring = &self.map.words64()[SHMIF_HDR_SIZE as usize / 8..];
+        let n = self.nwords as usize;
+        let mut i = ((pos / 8) % self.nwords) as usize;
+        buf.reserve(len);
+        let mut left = len;
+        while left > 0 {
+            let w = ring[i].load(Ordering::Relaxed).to_ne_bytes();
+            let k = left.min(8);
+            buf.extend_from_slice(&w[..k]);
+            left -= k;
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
     /// A snapshot of the header.
     pub fn info(&self) -> BusInfo {
         BusInfo {
@@ -418,7 +464,19 @@ impl Bus {
     /// Sleep until the futex word differs from `seen`, a wakeup comes or `timeout`
     /// passes; never spins.
     pub fn wait_change(&self, seen: u32, timeout: Duration) {
+        // Announce the sleep before the futex checks the word: a writer that bumps
+        // the word after this sees the count and wakes us; one that bumped it before
+        // makes the futex return at once (all SeqCst, against `send`).
+        // A read-only mapping (an observer such as shmif_dumpbus -f) cannot announce
+        // itself; it sleeps until its timeout unless someone else's wake-up comes.
+        if !self.writable {
+            sys::futex_wait(self.u32f(field::WAKE), seen, timeout);
+            return;
+        }
+        let sleepers = self.u32f(field::SLEEPERS);
+        sleepers.fetch_add(1, Ordering::SeqCst);
         sys::futex_wait(self.u32f(field::WAKE), seen, timeout);
+        sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Wake every reader of the bus in every process (they look for frames and go
@@ -555,13 +613,7 @@ impl Bus {
         for (i, w) in hdr.iter().enumerate() {
             self.rw(head + 8 * i as u64).store(*w, Ordering::Relaxed);
         }
-        let mut pos = head + SHMIF_REC_HDR;
-        for chunk in frame.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.rw(pos).store(u64::from_ne_bytes(w), Ordering::Relaxed);
-            pos += 8;
-        }
+        self.write_ring(head + SHMIF_REC_HDR, frame);
         self.u64f(field::NEXT_SEQ).store(seq + 1, Ordering::Release);
         self.u64f(field::HEAD).store(head + rec, Ordering::SeqCst);
         if info.bad_records > 0 {
@@ -570,7 +622,9 @@ impl Bus {
         }
         drop(lock);
         self.u32f(field::WAKE).fetch_add(1, Ordering::SeqCst);
-        sys::futex_wake(self.u32f(field::WAKE));
+        if self.u32f(field::SLEEPERS).load(Ordering::SeqCst) != 0 {
+            sys::futex_wake(self.u32f(field::WAKE));
+        }
         info.seq = seq;
         Ok(info)
     }
@@ -706,6 +760,8 @@ pub struct BusReader {
     /// Bad records since the last good one (their frames are not counted as lost).
     pending_bad: u64,
     stats: ReaderStats,
+    /// Frames of this sender come back with their header only (an interface's own).
+    skip_sender: Option<u64>,
 }
 
 impl BusReader {
@@ -715,6 +771,7 @@ impl BusReader {
             pos: pos - pos % 8,
             expect: None,
             pending_bad: 0,
+            skip_sender: None,
             stats: ReaderStats::default(),
         }
     }
@@ -727,6 +784,12 @@ impl BusReader {
     /// What this reader has seen.
     pub fn stats(&self) -> ReaderStats {
         self.stats
+    }
+
+    /// Return the frames of `sender` (an interface's own) without copying their bytes:
+    /// `next_into` gives their [`FrameInfo`] and an empty buffer.
+    pub fn skip_payload_of(&mut self, sender: u64) {
+        self.skip_sender = Some(sender);
     }
 
     /// The monotonic position of the next record to read (its ring offset is this
@@ -776,15 +839,10 @@ impl BusReader {
                 && (ETHER_HDR_LEN..=SHMIF_MAX_FRAME).contains(&len)
                 && pos + record_size(len) <= head
                 && self.expect.is_none_or(|e| seq >= e);
-            if ok {
-                buf.clear();
-                let mut p = pos + SHMIF_REC_HDR;
-                while buf.len() < len {
-                    let w = b.rw(p).load(Ordering::Relaxed).to_ne_bytes();
-                    let n = (len - buf.len()).min(8);
-                    buf.extend_from_slice(&w[..n]);
-                    p += 8;
-                }
+            buf.clear();
+            // A frame of the sender this reader skips is validated but not copied.
+            if ok && self.skip_sender != Some(sender) {
+                b.read_ring(pos + SHMIF_REC_HDR, len, buf);
             }
             // The seqlock's read side: was any of it overwritten while we looked?
             fence(Ordering::Acquire);

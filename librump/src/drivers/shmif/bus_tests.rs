@@ -86,7 +86,7 @@ fn create_writes_a_header_others_accept() {
     let i = ro.info();
     assert_eq!(
         (i.version, i.frames, i.first, i.head),
-        (1, 1, 0, record_size(60))
+        (SHMIF_VERSION, 1, 0, record_size(60))
     );
     assert_eq!(ro.send(1, 0, &frame(0, 60)), Err(Errno::EROFS));
     assert_eq!(
@@ -109,7 +109,9 @@ fn files_that_are_not_buses_are_refused() {
         p
     };
     let magic = variant("magic", &|b| b[0] ^= 0x40);
-    let version = variant("version", &|b| b[4..8].copy_from_slice(&2u32.to_ne_bytes()));
+    let version = variant("version", &|b| {
+        b[4..8].copy_from_slice(&(SHMIF_VERSION + 1).to_ne_bytes())
+    });
     let truncated = variant("truncated", &|b| b.truncate(4096 + 1000));
     let short = variant("short", &|b| b.truncate(6));
     let long = variant("long", &|b| b.extend_from_slice(&[0; 8]));
@@ -124,7 +126,10 @@ fn files_that_are_not_buses_are_refused() {
 
     for open in [Bus::open, Bus::open_readonly] {
         assert!(matches!(not_a_bus(open(&magic)), NotABus::BadMagic(_)));
-        assert_eq!(not_a_bus(open(&version)), NotABus::BadVersion(2));
+        assert_eq!(
+            not_a_bus(open(&version)),
+            NotABus::BadVersion(SHMIF_VERSION + 1)
+        );
         assert!(matches!(
             not_a_bus(open(&truncated)),
             NotABus::Truncated { len: 5096, .. }
@@ -405,4 +410,46 @@ fn the_member_table_counts_live_processes() {
     assert_eq!(bus.members(), vec![(me, 1)]);
     bus.leave();
     assert!(bus.members().is_empty());
+}
+
+#[test]
+fn a_readers_own_frames_come_back_without_their_bytes() {
+    let d = TempDir::new("skip");
+    let bus = Bus::open(&d.file("bus")).unwrap();
+    let mut r = bus.reader_at_end();
+    r.skip_payload_of(7);
+    bus.send(7, 0, &frame(1, 60)).unwrap();
+    bus.send(8, 0, &frame(2, 70)).unwrap();
+    let mut buf = Vec::new();
+    let own = r.next_into(&mut buf).unwrap();
+    assert_eq!((own.sender, own.len, buf.len()), (7, 60, 0));
+    let other = r.next_into(&mut buf).unwrap();
+    assert_eq!((other.sender, &buf), (8, &frame(2, 70)));
+    assert!(r.next_into(&mut buf).is_none());
+    assert_eq!(r.stats().lost, 0);
+}
+
+#[test]
+fn writers_wake_only_when_someone_sleeps() {
+    let d = TempDir::new("sleepers");
+    let bus = Bus::open(&d.file("bus")).unwrap();
+    assert_eq!(bus.u32f(field::SLEEPERS).load(Ordering::SeqCst), 0);
+    let r = bus.reader_at_end();
+    let b2 = bus.clone();
+    let sleeper = std::thread::spawn(move || {
+        let t = std::time::Instant::now();
+        r.wait(Duration::from_secs(10));
+        t.elapsed()
+    });
+    // Wait (bounded) until the reader has announced its sleep, then send.
+    for _ in 0..1000 {
+        if b2.u32f(field::SLEEPERS).load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    bus.send(1, 0, &frame(3, 60)).unwrap();
+    let slept = sleeper.join().unwrap();
+    assert!(slept < Duration::from_secs(5), "the send woke the sleeper");
+    assert_eq!(bus.u32f(field::SLEEPERS).load(Ordering::SeqCst), 0);
 }

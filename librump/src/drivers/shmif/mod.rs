@@ -13,7 +13,7 @@
 //! destination address, as on shared coax. Frames carry no FCS and may be up to
 //! [`SHMIF_MAX_FRAME`] bytes (MTU 9000, jumbo); the default MTU is 1500.
 //!
-//! # The bus format (version 1)
+//! # The bus format (version 2)
 //!
 //! Our own format, not NetBSD's (whose lock a dead process wedges and whose readers can
 //! accept a half-overwritten frame). All fields are in the creating host's byte order
@@ -23,18 +23,19 @@
 //! | offset | type | field | meaning |
 //! |---|---|---|---|
 //! | 0 | u32 | magic | [`SHMIF_MAGIC`], the bytes "RSHM" on little-endian hosts |
-//! | 4 | u32 | version | [`SHMIF_VERSION`] (1) |
+//! | 4 | u32 | version | [`SHMIF_VERSION`] (2) |
 //! | 8 | u32 | hdr_size | 4096: the ring starts here |
 //! | 12 | u32 | ring_size | bytes, a multiple of 8, 64 KiB to 256 MiB (default 1 MiB) |
 //! | 16 | u32 | max_frame | [`SHMIF_MAX_FRAME`] (9014) |
 //! | 20 | u32 | lock | the bus lock: 0 free, else the holder's process id |
-//! | 24 | u32 | wake | futex word, bumped (and FUTEX_WAKEd) after every frame |
+//! | 24 | u32 | wake | futex word, bumped after every frame (and FUTEX_WAKEd when someone sleeps) |
 //! | 28 | u32 | recoveries | bus locks taken over from dead holders, ever |
 //! | 32 | u64 | head | position where the next record goes |
 //! | 40 | u64 | first | position of the oldest valid record |
 //! | 48 | u64 | next_seq | sequence number of the next frame (frames ever sent) |
 //! | 56 | u64 | created | wall-clock creation time, ns since the epoch |
 //! | 64 | u64 | bad_records | records writers found impossible and skipped, ever |
+//! | 72 | u32 | sleepers | readers asleep on `wake` (a count a dead sleeper may leave high: harmless) |
 //! | 128 | u64 × 64 | members | processes on the bus: `pid << 32 \| interfaces` (0: free) |
 //!
 //! The rest of the page is zero. Positions are monotonic 64-bit byte counts since the
@@ -381,7 +382,8 @@ pub fn shmif_attach(k: &Kernel, busfile: &Path, opts: &IfOptions) -> KResult<usi
     }
     bus.join();
     // Position the reader before returning, so frames sent after attach are seen.
-    let reader = bus.reader_at_end();
+    let mut reader = bus.reader_at_end();
+    reader.skip_payload_of(shared.sender);
     let rx = shared.clone();
     k.kthread_create(&format!("{ifname}-rx"), move |kern| {
         shmif_rx(&kern, &rx, reader, &input, &pool, &*host);
