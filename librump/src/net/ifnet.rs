@@ -154,6 +154,10 @@ struct NetisrInner {
     q: VecDeque<InputFrame>,
     drops: u64,
     halted: bool,
+    /// A thread is running protocol input for frames it took from here: the netisr
+    /// thread, or a driver's receive thread dispatching directly. One at a time, so
+    /// frames are processed in the order they were queued.
+    busy: bool,
 }
 
 /// The input queue of one kernel (ipintrq / pktqueue).
@@ -171,6 +175,7 @@ impl NetisrQueue {
                 q: VecDeque::new(),
                 drops: 0,
                 halted: false,
+                busy: false,
             }),
             cv: Condvar::new(),
             maxlen,
@@ -179,6 +184,10 @@ impl NetisrQueue {
 
     /// Queue a frame; false (and counted) when the queue is full.
     pub fn enqueue(&self, f: InputFrame) -> bool {
+        self.enqueue1(f, true)
+    }
+
+    fn enqueue1(&self, f: InputFrame, wake: bool) -> bool {
         let mut g = self.inner.lock();
         if g.q.len() >= self.maxlen {
             g.drops += 1;
@@ -186,11 +195,37 @@ impl NetisrQueue {
         }
         let was_empty = g.q.is_empty();
         g.q.push_back(f);
+        let busy = g.busy;
         drop(g);
-        if was_empty {
+        if wake && was_empty && !busy {
             self.cv.notify_one();
         }
         true
+    }
+
+    /// Take everything queued to process it on the calling thread, unless another
+    /// thread is processing (then false: that one, or the netisr thread after it, will
+    /// see the frames). A true return must be followed by [`Self::done`].
+    pub fn claim(&self, out: &mut VecDeque<InputFrame>) -> bool {
+        let mut g = self.inner.lock();
+        if g.busy || g.halted {
+            return false;
+        }
+        g.busy = true;
+        std::mem::swap(&mut g.q, out);
+        true
+    }
+
+    /// The claimed frames are processed: frames queued meanwhile go to the netisr
+    /// thread.
+    pub fn done(&self) {
+        let mut g = self.inner.lock();
+        g.busy = false;
+        let more = !g.q.is_empty();
+        drop(g);
+        if more {
+            self.cv.notify_one();
+        }
     }
 
     /// Take everything queued (without waiting).
@@ -200,11 +235,13 @@ impl NetisrQueue {
     }
 
     /// Wait until something is queued or the queue is halted; false when halted.
+    /// The caller processes what it got, then calls [`Self::done`].
     pub fn wait(&self, out: &mut VecDeque<InputFrame>) -> bool {
         let mut g = self.inner.lock();
-        while g.q.is_empty() && !g.halted {
+        while (g.q.is_empty() || g.busy) && !g.halted {
             self.cv.wait(&mut g);
         }
+        g.busy = true;
         std::mem::swap(&mut g.q, out);
         !g.halted
     }
@@ -252,6 +289,19 @@ impl IfInput {
             m,
             not_before,
         })
+    }
+
+    /// Queue a frame without waking the netisr thread: for a driver's receive thread
+    /// that calls [`crate::kern::kernel::netisr_dispatch`] after its batch.
+    pub fn input_quiet(&self, m: MbufChain, not_before: u64) -> bool {
+        self.q.enqueue1(
+            InputFrame {
+                ifindex: self.ifindex,
+                m,
+                not_before,
+            },
+            false,
+        )
     }
 
     /// The interface this handle delivers to.
@@ -370,5 +420,48 @@ struct NullDriver;
 impl IfDriver for NullDriver {
     fn output(&mut self, _k: &mut KernelState, _m: MbufChain) -> KResult<()> {
         Err(Errno::ENETDOWN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kern::mbuf::MbufPool;
+
+    fn frame(pool: &MbufPool, tag: u8) -> InputFrame {
+        InputFrame {
+            ifindex: 1,
+            m: MbufChain::from_slice(pool, &[tag; 20], 0).unwrap(),
+            not_before: 0,
+        }
+    }
+
+    #[test]
+    fn one_thread_at_a_time_takes_input_in_queue_order() {
+        let pool = MbufPool::new(64);
+        let q = NetisrQueue::new(8);
+        assert!(q.enqueue1(frame(&pool, 1), false));
+        let mut a = VecDeque::new();
+        assert!(q.claim(&mut a), "an idle queue can be claimed");
+        assert_eq!(a.len(), 1);
+        // While claimed, later frames wait: nobody else may take them.
+        assert!(q.enqueue1(frame(&pool, 2), false));
+        let mut b = VecDeque::new();
+        assert!(!q.claim(&mut b));
+        assert!(b.is_empty());
+        q.done();
+        // The netisr thread's wait takes them (done() left them queued).
+        assert!(q.wait(&mut b));
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].m.to_vec()[0], 2);
+        q.done();
+        // A full queue drops and counts.
+        for i in 0..8 {
+            assert!(q.enqueue(frame(&pool, i)));
+        }
+        assert!(!q.enqueue(frame(&pool, 9)));
+        assert_eq!(q.drops(), 1);
+        q.halt();
+        assert!(!q.claim(&mut b), "a halted queue is not claimed");
     }
 }
