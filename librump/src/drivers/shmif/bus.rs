@@ -282,6 +282,9 @@ pub struct Bus {
     ring_size: u32,
     /// Ring size in 64-bit words.
     nwords: u64,
+    /// This process's id, read once: the bus lock's value while we hold it. (A forked
+    /// child has none of the kernel's threads, so it cannot use the bus anyway.)
+    pid: u32,
     writable: bool,
 }
 
@@ -364,6 +367,7 @@ impl Bus {
             path: path.to_path_buf(),
             ring_size: ring,
             nwords: u64::from(ring) / 8,
+            pid: sys::getpid(),
             writable,
         }))
     }
@@ -397,47 +401,47 @@ impl Bus {
         &self.map.words64()[SHMIF_HDR_SIZE as usize / 8 + i as usize]
     }
 
+    /// The ring's words from position `pos` (8-aligned) on, as two slices: up to the
+    /// ring's end, then from its start (at most `words` in all).
+    fn ring_span(&self, pos: u64, words: usize) -> (&[AtomicU64], &[AtomicU64]) {
+        let ring = &self.map.words64()[SHMIF_HDR_SIZE as usize / 8..][..self.nwords as usize];
+        let i = ((pos / 8) % self.nwords) as usize;
+        let (wrapped, tail) = ring.split_at(i);
+        let first = words.min(tail.len());
+        (
+            &tail[..first],
+            &wrapped[..(words - first).min(wrapped.len())],
+        )
+    }
+
     /// Store `bytes` into the ring from position `pos` (8-aligned), a word at a time,
-    /// wrapping at the ring's end (one division per call, not per word).
+    /// wrapping at the ring's end; the loops run over slices (no index math per word).
     fn write_ring(&self, pos: u64, bytes: &[u8]) {
-        let ring = &self.map.words64()[SHMIF_HDR_SIZE as usize / 8..];
-        let n = self.nwords as usize;
-        let mut i = ((pos / 8) % self.nwords) as usize;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            ring[i].store(w, Ordering::Relaxed);
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            ring[i].store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        let (a, b) = self.ring_span(pos, bytes.len().div_ceil(8));
+        let mut src = bytes.chunks(8);
+        for (w, c) in a.iter().chain(b).zip(&mut src) {
+            let v = match <[u8; 8]>::try_from(c) {
+                Ok(full) => u64::from_ne_bytes(full),
+                Err(_) => {
+                    let mut last = [0u8; 8];
+                    last[..c.len()].copy_from_slice(c);
+                    u64::from_ne_bytes(last)
+                }
+            };
+            w.store(v, Ordering::Relaxed);
         }
     }
 
     /// Append `len` bytes of the ring from position `pos` (8-aligned) to `buf`, a word
     /// at a time, wrapping at the ring's end.
     fn read_ring(&self, pos: u64, len: usize, buf: &mut Vec<u8>) {
-        let ring = &self.map.words64()[SHMIF_HDR_SIZE as usize / 8..];
-        let n = self.nwords as usize;
-        let mut i = ((pos / 8) % self.nwords) as usize;
-        buf.reserve(len);
-        let mut left = len;
-        while left > 0 {
-            let w = ring[i].load(Ordering::Relaxed).to_ne_bytes();
-            let k = left.min(8);
-            buf.extend_from_slice(&w[..k]);
-            left -= k;
-            i += 1;
-            if i == n {
-                i = 0;
-            }
+        let (a, b) = self.ring_span(pos, len.div_ceil(8));
+        let start = buf.len();
+        buf.resize(start + len.div_ceil(8) * 8, 0);
+        for (w, dst) in a.iter().chain(b).zip(buf[start..].chunks_exact_mut(8)) {
+            dst.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
         }
+        buf.truncate(start + len);
     }
 
     /// A snapshot of the header.
@@ -489,7 +493,7 @@ impl Bus {
     /// asked whether it still lives (kill(pid, 0) and /proc); a dead one's lock is
     /// taken over and counted in the header.
     fn lock(&self) -> BusLock<'_> {
-        let me = sys::getpid();
+        let me = self.pid;
         let word = self.u32f(field::LOCK);
         let mut round = 0u32;
         let mut checked = None;
