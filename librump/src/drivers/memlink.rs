@@ -352,7 +352,10 @@ pub fn memlink_attach(k: &Kernel, link: &Arc<MemLink>, opts: &IfOptions) -> KRes
         flags::IFF_BROADCAST | flags::IFF_MULTICAST,
         Box::new(drv),
     )?;
-    link.connect(port, g.if_input(ifindex), Some(g.host.clone()));
+    let mut input = g.if_input(ifindex);
+    // The sender may run this kernel's input itself (kern::kernel::with_deferred_input).
+    input.kernel = Some(Arc::downgrade(&k.inner));
+    link.connect(port, input, Some(g.host.clone()));
     tracing::debug!(ifname = %name, link = link.id(), port, "memlink attached");
     Ok(ifindex)
 }
@@ -394,6 +397,7 @@ mod tests {
         let input = IfInput {
             q: q.clone(),
             ifindex,
+            kernel: None,
         };
         link.connect(p.port(), input, None);
         (p, q)

@@ -71,6 +71,8 @@ impl SleepTab {
         chan: Chan,
         deadline: Option<Instant>,
     ) -> Result<(), Errno> {
+        // Input this thread deferred to other kernels must not wait for our wakeup.
+        crate::net::ifnet::kick_deferred();
         let cv = &self.buckets[bucket(chan)];
         let r = match deadline {
             None => {

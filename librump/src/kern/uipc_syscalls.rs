@@ -33,6 +33,10 @@ pub(crate) fn getsock(g: &KGuard<'_>, fd: i32) -> KResult<SocketId> {
     }
 }
 
+/// The largest send whose in-process input runs on the sending thread
+/// ([`super::kernel::with_deferred_input`]).
+const DEFERRED_SEND_MAX: usize = 2048;
+
 impl Kernel {
     /// Check that a descriptor is an open socket (fd_getsock), before the arguments
     /// are interpreted: NetBSD reports a bad descriptor before a bad address.
@@ -222,19 +226,32 @@ impl Kernel {
         to: Option<&SockAddr>,
         flags: i32,
     ) -> KResult<usize> {
-        let mut g = self.lock();
-        let so = getsock(&g, fd)?;
-        let s = g.so(so);
-        let to = if to.is_some()
-            && s.so_state & SS_ISCONNECTED != 0
-            && s.pr_flags() & super::uipc_domain::PR_CONNREQUIRED != 0
-        {
-            // Stream sockets ignore a destination once connected (as BSD sendto on TCP).
-            None
-        } else {
-            to
+        let send = || {
+            let mut g = self.lock();
+            let so = getsock(&g, fd)?;
+            let s = g.so(so);
+            let to = if to.is_some()
+                && s.so_state & SS_ISCONNECTED != 0
+                && s.pr_flags() & super::uipc_domain::PR_CONNREQUIRED != 0
+            {
+                // Stream sockets ignore a destination once connected (as BSD sendto
+                // on TCP).
+                None
+            } else {
+                to
+            };
+            self.sosend(&mut g, so, to, iov, flags)
         };
-        self.sosend(&mut g, so, to, iov, flags)
+        // A small send is a request waiting for its answer: run the receiving
+        // kernel's input on this thread if it is in this process (no thread switch).
+        // A large one is bulk, which goes faster with the receiver's own thread
+        // working beside this one.
+        let len: usize = iov.iter().map(|b| b.len()).sum();
+        if len <= DEFERRED_SEND_MAX {
+            super::kernel::with_deferred_input(send)
+        } else {
+            send()
+        }
     }
 
     /// recvmsg(2) with a scatter list.

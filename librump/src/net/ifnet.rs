@@ -252,6 +252,16 @@ impl NetisrQueue {
         self.cv.notify_all();
     }
 
+    /// Wake the netisr thread if frames wait and nobody is processing.
+    pub fn kick(&self) {
+        let g = self.inner.lock();
+        let wake = !g.q.is_empty() && !g.busy;
+        drop(g);
+        if wake {
+            self.cv.notify_one();
+        }
+    }
+
     /// Frames dropped because the queue was full.
     pub fn drops(&self) -> u64 {
         self.inner.lock().drops
@@ -273,6 +283,30 @@ impl NetisrQueue {
 pub struct IfInput {
     pub(crate) q: Arc<NetisrQueue>,
     pub(crate) ifindex: usize,
+    /// The receiving kernel, when a sender may run its input itself (an in-process
+    /// link; see [`crate::kern::kernel::with_deferred_input`]).
+    pub(crate) kernel: Option<std::sync::Weak<crate::kern::kernel::KernelInner>>,
+}
+
+/// Input queues a thread filled without waking their netisr threads, to run on this
+/// thread once it holds no kernel lock (None: the thread is not deferring).
+type DeferredInput = Vec<(
+    std::sync::Weak<crate::kern::kernel::KernelInner>,
+    Arc<NetisrQueue>,
+)>;
+
+thread_local! {
+    pub(crate) static DEFERRED_INPUT: std::cell::RefCell<Option<DeferredInput>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Before a deferring thread sleeps: hand what it deferred to the netisr threads (its
+/// sleep may wait on exactly that input's answer). Takes no kernel lock.
+pub(crate) fn kick_deferred() {
+    let list = DEFERRED_INPUT.with(|d| d.borrow_mut().as_mut().map(std::mem::take));
+    for (_, q) in list.into_iter().flatten() {
+        q.kick();
+    }
 }
 
 impl IfInput {
@@ -284,11 +318,25 @@ impl IfInput {
     /// Deliver a frame that may be processed only from clock tick `not_before` on
     /// (link delay).
     pub fn input_at(&self, m: MbufChain, not_before: u64) -> bool {
-        self.q.enqueue(InputFrame {
+        let f = InputFrame {
             ifindex: self.ifindex,
             m,
             not_before,
-        })
+        };
+        if let Some(k) = &self.kernel {
+            let deferred = DEFERRED_INPUT.with(|d| {
+                let mut d = d.borrow_mut();
+                let list = d.as_mut()?;
+                if !list.iter().any(|(_, q)| Arc::ptr_eq(q, &self.q)) {
+                    list.push((k.clone(), self.q.clone()));
+                }
+                Some(())
+            });
+            if deferred.is_some() {
+                return self.q.enqueue1(f, false);
+            }
+        }
+        self.q.enqueue(f)
     }
 
     /// Queue a frame without waking the netisr thread: for a driver's receive thread
