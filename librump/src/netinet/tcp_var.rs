@@ -118,6 +118,8 @@ pub struct TcpStat {
     pub tcps_rexmttimeo: u64,
     /// Persist timeouts.
     pub tcps_persisttimeo: u64,
+    /// Connections dropped in persist: the peer silent through the whole backoff.
+    pub tcps_persistdrops: u64,
     /// Keepalive timeouts.
     pub tcps_keeptimeo: u64,
     /// Keepalive probes sent.
