@@ -196,6 +196,8 @@ pub struct TcpStat {
     pub tcps_challengeack: u64,
     /// Challenge ACKs not sent: rate limit (RFC 5961 section 7).
     pub tcps_challengeack_limited: u64,
+    /// ACKs not sent for dropped segments without data: rate limit (ACK wars).
+    pub tcps_dropack_limited: u64,
     /// SACK-based recovery retransmits (RFC 6675 NextSeg).
     pub tcps_sackrexmt: u64,
     /// Fast retransmits (third duplicate ACK).
@@ -403,6 +405,8 @@ pub struct Tcpcb {
     pub t_keepcnt: u32,
     /// IP TTL.
     pub t_ttl: u8,
+    /// Tick of the last ACK sent for a dropped segment without data (rate limit).
+    pub t_dropack_last: Option<u64>,
 }
 
 impl Tcpcb {
@@ -449,6 +453,7 @@ impl Tcpcb {
             t_keepintvl: TCPTV_KEEPINTVL,
             t_keepcnt: TCP_KEEPCNT,
             t_ttl: super::udp_usrreq::IP_DEFTTL,
+            t_dropack_last: None,
         }
     }
 
