@@ -329,6 +329,8 @@ fn tcp_input_general(
             tcpstat(k, |s| s.tcps_rcvduppack += 1);
             if dropack_ok(k, tp, th) {
                 tp.t_flags |= TF_ACKNOW;
+            }
+            if tp.t_flags & TF_ACKNOW != 0 {
                 tcp_output(k, so, tp);
             }
             return;
@@ -419,6 +421,8 @@ fn tcp_input_general(
             } else {
                 if dropack_ok(k, tp, th) {
                     tp.t_flags |= TF_ACKNOW;
+                }
+                if tp.t_flags & TF_ACKNOW != 0 {
                     tcp_output(k, so, tp);
                 }
                 return;
@@ -537,6 +541,8 @@ fn tcp_input_general(
             tcpstat(k, |s| s.tcps_rcvacktoomuch += 1);
             if dropack_ok(k, tp, th) {
                 tp.t_flags |= TF_ACKNOW;
+            }
+            if tp.t_flags & TF_ACKNOW != 0 {
                 tcp_output(k, so, tp);
             }
             return;
