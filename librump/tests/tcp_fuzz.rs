@@ -12,7 +12,9 @@
 //! live ones read from the control block, random flags, windows, options (well-formed
 //! and not) and lengths, and now and then a bad checksum, a bad data offset, a stray
 //! address or plain garbage. Between batches both sides keep their streams moving and
-//! the hand-driven clock jumps now and then, so timers fire in every state.
+//! the hand-driven clock jumps now and then, so timers fire in every state, and now
+//! and then a side closes its descriptor, so closed sockets lingering in the closing
+//! states are fuzzed too.
 //!
 //! After each batch it checks that nothing panicked, that every control block is sane
 //! (`snd_una <= snd_nxt <= snd_max`, no more in flight than the send buffer holds plus
@@ -33,9 +35,10 @@
 //! each segment sent to a connection with the control block it was aimed at.
 //!
 //! Found so far (fixed): a closed connection held forever in persist by a zero window
-//! from a peer that went away (tcp_timer.rs, tcps_persistdrops), and ACK wars between
-//! two ends that disagree about a connection (tcp_input.rs, tcps_dropack_limited); a
-//! test below pins each.
+//! from a peer that went away (tcp_timer.rs, tcps_persistdrops); ACK wars between two
+//! ends that disagree about a connection (tcp_input.rs, tcps_dropack_limited); data
+//! left with no timer at all behind a window shut by a segment that had to be ACKed
+//! at once (tcp_output.rs). A test below pins each.
 
 mod common;
 
@@ -949,6 +952,20 @@ fn scenario(seed: u64, batches: usize, per_batch: usize, tot: &mut Totals) -> us
                 drain(b, pfd, c.a_salt, &mut c.b_got, true, &what);
             }
         }
+        // Now and then a side closes its descriptor, so closed sockets (lingering in
+        // FIN_WAIT, LAST_ACK, TIME_WAIT until their connection ends) are fuzzed too.
+        if rng.below(100) == 0 {
+            let i = rng.below(conns.len());
+            if let Some(fd) = conns[i].fd.take() {
+                a.close(fd).unwrap();
+            }
+        }
+        if rng.below(100) == 0 {
+            let i = rng.below(conns.len());
+            if let Some(pfd) = conns[i].peer_fd.take() {
+                b.close(pfd).unwrap();
+            }
+        }
         // Time passes now and then, so every timer fires in every state.
         let ms = match rng.below(20) {
             0..=9 => 0,
@@ -1004,8 +1021,32 @@ fn scenario(seed: u64, batches: usize, per_batch: usize, tot: &mut Totals) -> us
             &mut tot.storms,
         );
     }
+    // The last thing a dropped connection sends to the silent address (its RST) waits
+    // for ARP, which gives up within seconds.
+    pass(
+        &net,
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+        &mut tot.storms,
+    );
     for (k, name) in [(a, "victim"), (b, "peer")] {
         let h = holdings(k);
+        if std::env::var_os("RUMP_FUZZ_TRACE").is_some() {
+            let g = k.lock();
+            let i = g.inet().unwrap();
+            eprintln!(
+                "{name}: reass {} arp {:?} next callout {:?} now {} pool {:?}",
+                i.reass.len(),
+                i.arp
+                    .entries
+                    .iter()
+                    .map(|(a, e)| (a, e.hold.len()))
+                    .collect::<Vec<_>>(),
+                g.callouts.next_deadline(),
+                g.ticks(),
+                g.pool.stats()
+            );
+        }
         assert_eq!(
             h,
             Holdings {
@@ -1169,4 +1210,89 @@ fn a_zero_window_from_a_vanished_peer_does_not_hold_a_connection_forever() {
     assert_eq!(stat(a).tcps_persistdrops, 1);
     let h = holdings(a);
     assert_eq!((h.sockets, h.tcbs, h.mbufs_outstanding), (0, 0, 0), "{h:?}");
+}
+
+/// Found by the fuzzer: a bare ACK sent while data waited behind a window the same
+/// segment shut left no timer at all, so nothing would ever probe the window (a lost
+/// window update stalled the connection for good). The peer here is the test itself,
+/// speaking from an address nobody answers ARP for.
+#[test]
+fn a_window_shut_by_a_segment_we_must_ack_now_is_still_probed() {
+    let net = pair(7);
+    let a = &net.ks[0];
+    let w = wire_of(a);
+    let c = tcp_socket(a);
+    assert_eq!(
+        a.connect(c, &sin(GHOST.octets(), 6000)),
+        Err(Errno::EINPROGRESS)
+    );
+    let so = sock_of(a, c).unwrap();
+    let sn = with_tcb(a, so, snap).unwrap();
+    let irs = 1000u32;
+    let syn_ack = bare(
+        &w,
+        GHOST,
+        sn.fport,
+        sn.lport,
+        irs,
+        sn.iss.wrapping_add(1),
+        0x12,
+        65535,
+        &[],
+        &[],
+    );
+    w.inject(&syn_ack);
+    a.netisr_run();
+    assert_eq!(fd_state(a, c), Some(TcpState::Established));
+    // More than the window and the send buffer take: data waits unsent.
+    assert!(a.write(c, &[5; 100_000]).is_ok());
+    a.netisr_run();
+    // Data from the peer: the first segment's ACK is delayed...
+    let sn = with_tcb(a, so, snap).unwrap();
+    let d1 = bare(
+        &w,
+        GHOST,
+        sn.fport,
+        sn.lport,
+        irs + 1,
+        sn.snd_una,
+        0x10,
+        65535,
+        &[],
+        &[1; 10],
+    );
+    w.inject(&d1);
+    a.netisr_run();
+    // ...the second acknowledges all we sent, shuts the window and must be ACKed now.
+    let sn = with_tcb(a, so, snap).unwrap();
+    let d2 = bare(
+        &w,
+        GHOST,
+        sn.fport,
+        sn.lport,
+        irs + 11,
+        sn.snd_max,
+        0x10,
+        0,
+        &[],
+        &[2; 10],
+    );
+    w.inject(&d2);
+    a.netisr_run();
+    let (flight, persist, rexmt) = with_tcb(a, so, |tp| {
+        (
+            tp.snd_max.wrapping_sub(tp.snd_una),
+            tp.t_timer[TcpTimer::Persist as usize].is_some(),
+            tp.t_timer[TcpTimer::Rexmt as usize].is_some(),
+        )
+    })
+    .unwrap();
+    assert_eq!(flight, 0, "all we sent is acknowledged");
+    assert!(
+        persist || rexmt,
+        "data waits behind a shut window, no timer"
+    );
+    let before = stat(a).tcps_persisttimeo;
+    net.advance_by(Duration::from_secs(10), Duration::from_millis(100));
+    assert!(stat(a).tcps_persisttimeo > before, "the window is probed");
 }
