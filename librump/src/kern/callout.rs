@@ -313,6 +313,20 @@ impl<T> CalloutWheel<T> {
         next
     }
 
+    /// A pending deadline no earlier than the earliest, or `None` when the wheel is
+    /// empty: the earliest when cached, else that of the first callout in the lowest
+    /// occupied bucket. O(LEVELS) always, for a caller that only needs to know whether a
+    /// new callout may be the earliest (a wakeup that can be spurious but never missed).
+    pub fn next_deadline_bound(&self) -> Option<u64> {
+        if let Some(cached) = self.next_cache.get() {
+            return cached;
+        }
+        self.first_occupied().map(|(level, slot)| {
+            let head = self.buckets[level * SLOTS + slot].head;
+            self.entries[head as usize].deadline
+        })
+    }
+
     /// The absolute deadline `ticks` from now, at least one tick ahead.
     fn deadline_in(&self, ticks: u64) -> u64 {
         self.now.saturating_add(ticks.max(1))
@@ -477,6 +491,26 @@ mod tests {
         assert_eq!(got, want);
         assert!(w.is_empty());
         assert_eq!(w.next_deadline(), None);
+    }
+
+    #[test]
+    fn the_deadline_bound_is_a_pending_deadline_no_earlier_than_the_next() {
+        let mut w = CalloutWheel::new(0);
+        assert_eq!(w.next_deadline_bound(), None);
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let mut ids = Vec::new();
+        for i in 0..2000u32 {
+            ids.push(w.schedule(1000 + rng.below(100_000), i));
+        }
+        for (n, id) in ids.iter().enumerate() {
+            if n % 3 == 0 {
+                w.stop(*id); // drops the cached earliest now and then
+            }
+            let b = w.next_deadline_bound().unwrap();
+            let d = w.next_deadline().unwrap();
+            assert!(b >= d, "{b} < {d}");
+            assert!(ids.iter().any(|&i| w.deadline(i) == Some(b)));
+        }
     }
 
     #[test]

@@ -41,9 +41,13 @@ pub fn ticks_to_duration(t: u64) -> Duration {
 impl KernelState {
     /// Schedule `f` to run `ticks` from now (callout_reset).
     pub fn callout_schedule(&mut self, ticks: u64, f: CalloutFn) -> CalloutId {
-        let before = self.callouts.next_deadline();
+        // Wake the clock thread when the new callout may be the earliest. A bound, not
+        // the exact earliest deadline: finding that can scan a bucket of thousands of
+        // callouts (one per connection), and this runs whenever TCP arms a timer.
+        let before = self.callouts.next_deadline_bound();
         let id = self.callouts.schedule(ticks, f);
-        if before.is_none_or(|b| self.callouts.next_deadline().is_some_and(|n| n < b)) {
+        let new = self.callouts.deadline(id);
+        if before.is_none_or(|b| new.is_some_and(|n| n < b)) {
             self.wakeup(super::kern_synch::Chan::Clock);
         }
         id

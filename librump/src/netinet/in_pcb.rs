@@ -1,8 +1,11 @@
 //! Internet protocol control blocks (NetBSD: netinet/in_pcb.c).
 //!
 //! A PCB binds a socket to its local and foreign address and port. The table hashes
-//! PCBs by local port, so input lookup costs one hash probe and a scan of the sockets
-//! sharing that port, whatever the number of sockets. Ephemeral ports are chosen at
+//! PCBs by local port, and connected PCBs also by their 4-tuple (NetBSD's
+//! inpt_connecthashtbl beside inpt_porthashtbl): input for a connection costs one or
+//! two hash probes however many connections share its local port (a server's
+//! listening port carries all of its connections), and only a segment for no
+//! connection scans the unconnected sockets of the port. Ephemeral ports are chosen at
 //! random (RFC 6056 algorithm 1: a random start, then the next free port).
 
 use std::collections::HashMap;
@@ -55,10 +58,24 @@ impl Inpcb {
     }
 }
 
+/// A connected PCB's key: local address and port, foreign address and port.
+type Tuple = (Ipv4Addr, u16, Ipv4Addr, u16);
+
+fn tuple_of(p: &Inpcb) -> Tuple {
+    (p.laddr, p.lport, p.faddr, p.fport)
+}
+
 /// The PCBs of one protocol (`struct inpcbtable`).
 #[derive(Default)]
 pub struct InpcbTable {
+    /// Every PCB, by local port, in the order bound.
     by_lport: HashMap<u16, Vec<(SocketId, Inpcb)>>,
+    /// Connected PCBs by 4-tuple: of several with one tuple, the first in `by_lport`,
+    /// and how many there are.
+    connected: HashMap<Tuple, (SocketId, u32)>,
+    /// Unconnected PCBs by local port, in the order bound (the candidates of a lookup
+    /// that no 4-tuple answers).
+    unconnected: HashMap<u16, Vec<(SocketId, Inpcb)>>,
     count: usize,
 }
 
@@ -125,18 +142,66 @@ impl InpcbTable {
         } else if self.conflicts(pcb.laddr, pcb.lport, pcb.reuseaddr, pcb.reuseport) {
             return Err(Errno::EADDRINUSE);
         }
-        self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
-        self.count += 1;
+        self.insert(so, pcb);
         Ok(pcb.lport)
     }
 
-    /// Update the addresses of a bound socket (connect, disconnect).
-    pub fn update(&mut self, so: SocketId, lport: u16, f: impl FnOnce(&mut Inpcb)) {
-        if let Some(v) = self.by_lport.get_mut(&lport) {
-            if let Some((_, p)) = v.iter_mut().find(|(s, _)| *s == so) {
-                f(p);
+    /// Enter `so`'s PCB into the lookup indexes.
+    fn index(&mut self, so: SocketId, pcb: Inpcb) {
+        if pcb.connected() {
+            self.connected.entry(tuple_of(&pcb)).or_insert((so, 0)).1 += 1;
+        } else {
+            self.unconnected
+                .entry(pcb.lport)
+                .or_default()
+                .push((so, pcb));
+        }
+    }
+
+    /// Take `so`'s PCB (as it was entered) out of the lookup indexes.
+    fn unindex(&mut self, so: SocketId, pcb: &Inpcb) {
+        if pcb.connected() {
+            let key = tuple_of(pcb);
+            let Some(e) = self.connected.get_mut(&key) else {
+                return;
+            };
+            e.1 -= 1;
+            if e.1 == 0 {
+                self.connected.remove(&key);
+            } else if e.0 == so {
+                // Another socket with the same tuple (SO_REUSEPORT) takes its place.
+                let next = self.by_lport.get(&pcb.lport).and_then(|v| {
+                    v.iter()
+                        .find(|(s, p)| *s != so && p.connected() && tuple_of(p) == key)
+                        .map(|(s, _)| *s)
+                });
+                if let Some(s) = next {
+                    e.0 = s;
+                }
+            }
+        } else if let Some(v) = self.unconnected.get_mut(&pcb.lport) {
+            v.retain(|(s, _)| *s != so);
+            if v.is_empty() {
+                self.unconnected.remove(&pcb.lport);
             }
         }
+    }
+
+    /// Update the addresses of a bound socket (connect, disconnect); `f` must keep the
+    /// local port.
+    pub fn update(&mut self, so: SocketId, lport: u16, f: impl FnOnce(&mut Inpcb)) {
+        let Some(v) = self.by_lport.get_mut(&lport) else {
+            return;
+        };
+        let Some((_, p)) = v.iter_mut().find(|(s, _)| *s == so) else {
+            return;
+        };
+        let old = *p;
+        f(p);
+        let new = *p;
+        debug_assert_eq!(old.lport, new.lport, "update moved a PCB to another port");
+        self.unindex(so, &old);
+        self.index(so, new);
     }
 
     /// Whether another socket already has this exact 4-tuple (connect's check).
@@ -163,19 +228,26 @@ impl InpcbTable {
     /// port, or a bind the protocol has already checked).
     pub fn insert(&mut self, so: SocketId, pcb: Inpcb) {
         self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
+        self.index(so, pcb);
         self.count += 1;
     }
 
     /// Remove a socket's PCB (in_pcbdetach).
     pub fn remove(&mut self, so: SocketId, lport: u16) {
-        if let Some(v) = self.by_lport.get_mut(&lport) {
-            let before = v.len();
-            v.retain(|(s, _)| *s != so);
-            self.count -= before - v.len();
-            if v.is_empty() {
-                self.by_lport.remove(&lport);
-            }
+        let Some(v) = self.by_lport.get_mut(&lport) else {
+            return;
+        };
+        // XXX: linear in the PCBs of the port (the connections of a listening port),
+        // once per connection; order is kept for lookup's ties.
+        let Some(at) = v.iter().position(|(s, _)| *s == so) else {
+            return;
+        };
+        let (_, pcb) = v.remove(at);
+        if v.is_empty() {
+            self.by_lport.remove(&lport);
         }
+        self.count -= 1;
+        self.unindex(so, &pcb);
     }
 
     /// The socket a unicast datagram belongs to (in_pcblookup): an exact 4-tuple
@@ -187,16 +259,16 @@ impl InpcbTable {
         faddr: Ipv4Addr,
         fport: u16,
     ) -> Option<SocketId> {
-        let v = self.by_lport.get(&lport)?;
+        // A connection: its exact tuple, else one bound to the wildcard address.
+        for l in [laddr, Ipv4Addr::UNSPECIFIED] {
+            if let Some(&(s, _)) = self.connected.get(&(l, lport, faddr, fport)) {
+                return Some(s);
+            }
+        }
+        let v = self.unconnected.get(&lport)?;
         let mut best: Option<(u8, SocketId)> = None;
         for (s, p) in v {
             let mut score = 0u8;
-            if p.connected() {
-                if p.faddr != faddr || p.fport != fport {
-                    continue;
-                }
-                score += 2;
-            }
             if !p.laddr.is_unspecified() {
                 if p.laddr != laddr {
                     continue;
@@ -282,6 +354,46 @@ mod tests {
     }
 
     #[test]
+    fn many_connections_on_one_port_and_shared_tuples() {
+        let mut t = InpcbTable::new();
+        let local = Ipv4Addr::new(10, 0, 0, 2);
+        let peer = Ipv4Addr::new(10, 0, 0, 1);
+        t.bind(so(0), pcb([0, 0, 0, 0], 80), 0).unwrap();
+        let conn = |fport| Inpcb {
+            faddr: peer,
+            fport,
+            ..pcb([10, 0, 0, 2], 80)
+        };
+        for i in 1..=1000u16 {
+            t.insert(so(u64::from(i)), conn(40000 + i));
+        }
+        assert_eq!(t.lookup(local, 80, peer, 40500), Some(so(500)));
+        assert_eq!(
+            t.lookup(local, 80, peer, 39999),
+            Some(so(0)),
+            "the listener"
+        );
+        t.remove(so(500), 80);
+        assert_eq!(t.lookup(local, 80, peer, 40500), Some(so(0)));
+        // Two sockets with one tuple (SO_REUSEPORT): the first, then the other.
+        t.insert(so(2000), conn(40001));
+        assert_eq!(t.lookup(local, 80, peer, 40001), Some(so(1)));
+        t.remove(so(1), 80);
+        assert_eq!(t.lookup(local, 80, peer, 40001), Some(so(2000)));
+        // Disconnecting (update) moves a PCB back among the unconnected ones.
+        t.update(so(2000), 80, |p| {
+            p.faddr = Ipv4Addr::UNSPECIFIED;
+            p.fport = 0;
+        });
+        assert_eq!(
+            t.lookup(local, 80, peer, 40001),
+            Some(so(2000)),
+            "bound to the address"
+        );
+        assert_eq!(t.len(), 1000);
+    }
+
+    #[test]
     fn lookup_prefers_the_most_specific() {
         let mut t = InpcbTable::new();
         let local = Ipv4Addr::new(10, 0, 0, 1);
@@ -303,6 +415,18 @@ mod tests {
             Some(so(2))
         );
         assert_eq!(t.lookup(local, 8, peer, 5000), None);
+        // Connected on the wildcard address: found by tuple, before the bound sockets.
+        t.insert(
+            so(3),
+            Inpcb {
+                faddr: peer,
+                fport: 5000,
+                ..pcb([0, 0, 0, 0], 7)
+            },
+        );
+        assert_eq!(t.lookup(local, 7, peer, 5000), Some(so(3)));
+        t.remove(so(3), 7);
+        assert_eq!(t.lookup(local, 7, peer, 5000), Some(so(1)));
         assert_eq!(
             t.lookup_all(Ipv4Addr::BROADCAST, 7, peer, 5000),
             vec![so(1)]

@@ -499,8 +499,12 @@ fn tcp_input_general(
         if !th.flags.rst() && tp.ts_recent != 0 && seq_lt(tsval, tp.ts_recent) {
             tcpstat(k, |s| s.tcps_pawsdrop += 1);
             tcpstat(k, |s| s.tcps_rcvduppack += 1);
-            tp.t_flags |= TF_ACKNOW;
-            tcp_output(k, so, tp);
+            if dropack_ok(k, tp, th) {
+                tp.t_flags |= TF_ACKNOW;
+            }
+            if tp.t_flags & TF_ACKNOW != 0 {
+                tcp_output(k, so, tp);
+            }
             return;
         }
     }
@@ -551,7 +555,9 @@ fn tcp_input_general(
                 s.tcps_rcvdupbyte += tlen as u64;
             });
             fin = false;
-            tp.t_flags |= TF_ACKNOW;
+            if dropack_ok(k, tp, th) {
+                tp.t_flags |= TF_ACKNOW;
+            }
             todrop = tlen;
         } else {
             tcpstat(k, |s| {
@@ -585,8 +591,12 @@ fn tcp_input_general(
                 tp.t_flags |= TF_ACKNOW;
                 tcpstat(k, |s| s.tcps_rcvwinprobe += 1);
             } else {
-                tp.t_flags |= TF_ACKNOW;
-                tcp_output(k, so, tp);
+                if dropack_ok(k, tp, th) {
+                    tp.t_flags |= TF_ACKNOW;
+                }
+                if tp.t_flags & TF_ACKNOW != 0 {
+                    tcp_output(k, so, tp);
+                }
                 return;
             }
         } else {
@@ -717,8 +727,12 @@ fn tcp_input_general(
     } else {
         if seq_gt(ack, tp.snd_max) {
             tcpstat(k, |s| s.tcps_rcvacktoomuch += 1);
-            tp.t_flags |= TF_ACKNOW;
-            tcp_output(k, so, tp);
+            if dropack_ok(k, tp, th) {
+                tp.t_flags |= TF_ACKNOW;
+            }
+            if tp.t_flags & TF_ACKNOW != 0 {
+                tcp_output(k, so, tp);
+            }
             return;
         }
         let acked = ack.wrapping_sub(tp.snd_una);
@@ -933,6 +947,34 @@ fn limited_transmit(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
             });
         }
     }
+}
+
+/// Ticks between two ACKs a connection sends for dropped segments without data (Linux's
+/// tcp_invalid_ratelimit, 500 ms).
+pub const TCP_DROPACK_INTERVAL: u64 = 500;
+
+/// Whether a segment being dropped may be answered with an ACK (dropafterack). One
+/// without data gets at most one such ACK per connection every
+/// [`TCP_DROPACK_INTERVAL`] (NetBSD rate-limits these per host, tcp_ackdrop_ppslim;
+/// Linux per socket): two ends that disagree about a connection (one took data the
+/// other never sent, or holds a timestamp ahead of the other's clock) otherwise answer
+/// each other's ACKs forever, the PAWS drop or the ACK of unsent data of one side
+/// feeding the other's. A segment with data always gets its ACK: its sender may be
+/// retransmitting because our ACK was lost.
+fn dropack_ok(k: &mut KernelState, tp: &mut Tcpcb, th: &TcpRepr) -> bool {
+    if th.payload_len > 0 || th.flags.fin() || th.flags.syn() {
+        return true;
+    }
+    let now = k.ticks();
+    if tp
+        .t_dropack_last
+        .is_some_and(|t| now.saturating_sub(t) < TCP_DROPACK_INTERVAL)
+    {
+        tcpstat(k, |s| s.tcps_dropack_limited += 1);
+        return false;
+    }
+    tp.t_dropack_last = Some(now);
+    true
 }
 
 /// A challenge ACK (RFC 5961 sections 3.2 and 4.2), at most

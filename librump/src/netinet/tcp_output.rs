@@ -351,6 +351,18 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
                 tcp_timer_disarm(k, tp, TcpTimer::Persist);
                 tp.t_persist_shift = 0;
             }
+        } else if len == 0
+            && sb_cc > 0
+            && data_ok
+            && !tcp_timer_armed(tp, TcpTimer::Rexmt)
+            && !tcp_timer_armed(tp, TcpTimer::Persist)
+        {
+            // A bare ACK went out while data waits behind a shut window: without this
+            // no timer would ever probe it (the "!send" case above arms persist, but
+            // this segment was sent). FreeBSD's tcp_output has the same guard.
+            tp.t_rtt.reset_backoff();
+            tp.t_persist_shift = 0;
+            tcp_setpersist(k, so, tp);
         }
     } else if seq_gt(tp.snd_nxt.wrapping_add(len as u32), tp.snd_max) {
         tp.snd_max = tp.snd_nxt.wrapping_add(len as u32);

@@ -188,9 +188,24 @@ fn tcp_timer_rexmt(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
     tcp_output(k, so, tp);
 }
 
-/// The persist timer (tcp_timer_persist): force out a one-byte window probe.
+/// Sum of the backoff multipliers over a whole retransmission backoff (NetBSD:
+/// tcp_totbackoff, 1 + 2 + ... + 64 capped, 13 terms).
+const TCP_TOTBACKOFF: u64 = 511;
+
+/// The persist timer (tcp_timer_persist): force out a one-byte window probe. A peer
+/// silent through the whole backoff is given up on, as NetBSD does, once it has been
+/// quiet for tcp_maxpersistidle (TCPTV_KEEP_IDLE) or for the RTO times the total
+/// backoff: else a zero window from a peer that went away holds the connection, and
+/// a closed socket with its send buffer, forever.
 fn tcp_timer_persist(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) {
     tcpstat(k, |s| s.tcps_persisttimeo += 1);
+    let idle = k.ticks().saturating_sub(tp.t_rcvtime);
+    let limit = TCPTV_KEEP_IDLE.min(u64::from(tp.t_rtt.base_rto_ticks()) * TCP_TOTBACKOFF);
+    if tp.t_persist_shift >= TCP_MAXRXTSHIFT && idle >= limit {
+        tcpstat(k, |s| s.tcps_persistdrops += 1);
+        tcp_drop(k, so, tp, Errno::ETIMEDOUT);
+        return;
+    }
     tcp_setpersist(k, so, tp);
     tp.t_force = true;
     tcp_output(k, so, tp);

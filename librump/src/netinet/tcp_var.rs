@@ -121,6 +121,8 @@ pub struct TcpStat {
     pub tcps_rexmttimeo: u64,
     /// Persist timeouts.
     pub tcps_persisttimeo: u64,
+    /// Connections dropped in persist: the peer silent through the whole backoff.
+    pub tcps_persistdrops: u64,
     /// Keepalive timeouts.
     pub tcps_keeptimeo: u64,
     /// Keepalive probes sent.
@@ -197,6 +199,8 @@ pub struct TcpStat {
     pub tcps_challengeack: u64,
     /// Challenge ACKs not sent: rate limit (RFC 5961 section 7).
     pub tcps_challengeack_limited: u64,
+    /// ACKs not sent for dropped segments without data: rate limit (ACK wars).
+    pub tcps_dropack_limited: u64,
     /// SACK-based recovery retransmits (RFC 6675 NextSeg).
     pub tcps_sackrexmt: u64,
     /// Retransmissions found lost by SACK and sent again (before the timer).
@@ -439,6 +443,8 @@ pub struct Tcpcb {
     pub rfbuf_ts: u32,
     /// See `rfbuf_ts`.
     pub rfbuf_cnt: u32,
+    /// Tick of the last ACK sent for a dropped segment without data (rate limit).
+    pub t_dropack_last: Option<u64>,
 }
 
 impl Tcpcb {
@@ -494,6 +500,7 @@ impl Tcpcb {
             rfbuf_cnt: 0,
             t_tlp_pending: false,
             t_tlp_sent: false,
+            t_dropack_last: None,
         }
     }
 

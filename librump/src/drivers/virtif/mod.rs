@@ -376,8 +376,6 @@ fn virtif_rx(
             }
             virtif_deliver(sh, &buf[..n], input, pool, host);
         }
-        // Protocol input right here, not on the netisr thread (one switch less).
-        crate::kern::kernel::netisr_dispatch(k, &input.q);
     }
     tracing::debug!(ifname = %sh.ifname, "virtif receive thread stops");
 }
@@ -402,7 +400,7 @@ fn virtif_deliver(
             bump(&sh.c.nobufs);
             continue;
         };
-        if input.input_quiet(m, not_before) {
+        if input.input_at(m, not_before) {
             bump(&sh.c.delivered);
         } else {
             bump(&sh.c.qdrops);
