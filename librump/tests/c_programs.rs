@@ -523,6 +523,37 @@ fn c_udp_echo_through_a_router_process() {
     assert_ok(&out, "ok 65536");
 }
 
+/// ICMP echo on a raw socket (`rping -p`) through the router process to a kernel behind
+/// it, which answers by itself; an address nobody has gets no answer and a non-zero
+/// exit status.
+#[test]
+fn c_raw_ping_through_a_router_process() {
+    let d = TempDir::new("rawping");
+    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    let _router = start_router(&a, &b);
+    let (_srv, _port) = start_echo_server_env(
+        &["-u", "7"],
+        &format!("shmif {} 10.0.2.2/24; route default 10.0.2.1", b.display()),
+    );
+    let client = format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display());
+    let mut c = Command::new(prog("examples-c/build/rping"));
+    c.env("RUMP_NET", &client)
+        .args(["-p", "-c", "20", "10.0.2.2"]);
+    let out = run_with_timeout(c, Duration::from_secs(60));
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{so}");
+    assert!(
+        so.contains("20 messages sent, 20 echoed, 0.0% lost"),
+        "{so}"
+    );
+    let mut c = Command::new(prog("examples-c/build/rping"));
+    c.env("RUMP_NET", &client)
+        .args(["-p", "-c", "2", "10.0.2.99"]);
+    let out = run_with_timeout(c, Duration::from_secs(60));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 messages sent, 0 echoed"));
+}
+
 /// 256 MiB of TCP through a router process with 2% loss and reordering on the
 /// receiver's bus: ttcp's pattern check (-c) proves the stream arrives byte-identical.
 #[test]

@@ -592,6 +592,7 @@ fn child_net() {
         k.connect(c, &sin(LINUX_IP, 7002))
             .expect("TCP connect to Linux");
         rcvtimeo(&k, c, Duration::from_secs(10));
+        assert_linux_options(&k, c);
         let data: Vec<u8> = (0..262_144usize).map(|i| (i * 13 + 5) as u8).collect();
         let mut sent = 0;
         while sent < data.len() {
@@ -652,6 +653,7 @@ fn child_net() {
             }
         }
         let c = conn.expect("Linux never connected");
+        assert_linux_options(&k, c);
         k.fcntl(c, nb::RUMP_F_SETFL, 0).unwrap();
         rcvtimeo(&k, c, Duration::from_secs(5));
         let mut got = Vec::new();
@@ -903,6 +905,50 @@ fn start_in_ns(
     (reaper, rx)
 }
 
+/// After a failure in the bridged network: ICMP pings (`rping -p`) to each hop from
+/// the client's side, and the bridges' view (links and learned addresses), so a rare
+/// failure names the hop that broke.
+fn bridged_diagnosis(ns: &Netns, client: &str) -> String {
+    let mut report = String::new();
+    for host in ["10.0.1.1", "10.0.2.1", "10.0.2.2"] {
+        let (ok, out) = run_in_ns(
+            ns,
+            "rping",
+            client,
+            &["-p", "-c", "3", host],
+            Duration::from_secs(20),
+        );
+        let last = out
+            .lines()
+            .filter(|l| l.contains("messages sent"))
+            .collect::<Vec<_>>();
+        report += &format!("\nping {host}: ok={ok} {last:?}");
+    }
+    for cmd in [&["-s", "link", "show"][..], &["neigh", "show"][..]] {
+        if let Ok(o) = Command::new("ip")
+            .args(["netns", "exec", &ns.0, "ip"])
+            .args(cmd)
+            .output()
+        {
+            report += &format!(
+                "\n$ ip {}\n{}",
+                cmd.join(" "),
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+    if let Ok(o) = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "bridge", "fdb", "show"])
+        .output()
+    {
+        report += &format!(
+            "\n$ bridge fdb show\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    report
+}
+
 /// Run C program `name` to completion inside `ns` with `RUMP_NET=net`, killed after
 /// `limit`; returns (success, stdout + stderr).
 fn run_in_ns(ns: &Netns, name: &str, net: &str, args: &[&str], limit: Duration) -> (bool, String) {
@@ -1021,7 +1067,8 @@ fn routed_network_of_processes_on_taps_and_linux_bridges() {
         let (ok, out) = run_in_ns(&ns, "rping", client, &["-c", "20", "10.0.2.2", "7"], limit);
         assert!(
             ok && out.contains("20 messages sent, 20 echoed"),
-            "rping (UDP) lost echoes"
+            "rping (UDP) lost echoes; which hop answers: {}",
+            bridged_diagnosis(&ns, client)
         );
         let (ok, out) = run_in_ns(
             &ns,
@@ -1083,5 +1130,27 @@ fn routed_network_of_processes_on_taps_and_linux_bridges() {
     assert!(
         !links.contains(": rbA") && !links.contains(": rbB"),
         "a tap of the test outlived its namespace"
+    );
+}
+
+/// A TCP connection with Linux negotiated what Linux offers by default: window
+/// scaling, timestamps and SACK (read back with TCP_INFO).
+fn assert_linux_options(k: &Kernel, fd: i32) {
+    let info = k
+        .getsockopt(fd, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_INFO)
+        .expect("TCP_INFO");
+    let want =
+        (nb::RUMP_TCPI_OPT_TIMESTAMPS | nb::RUMP_TCPI_OPT_SACK | nb::RUMP_TCPI_OPT_WSCALE) as u8;
+    assert_eq!(info[5] & want, want, "options with Linux: {:#x}", info[5]);
+    // ESTABLISHED, or CLOSE_WAIT once the peer has half-closed.
+    assert!(
+        [nb::RUMP_TCPS_ESTABLISHED, nb::RUMP_TCPS_CLOSE_WAIT].contains(&i32::from(info[0])),
+        "state {}",
+        info[0]
+    );
+    let mss = u32::from_ne_bytes(info[16..20].try_into().unwrap());
+    assert!(
+        (1200..=8960).contains(&mss),
+        "MSS with Linux (MTU 1500 or 9000): {mss}"
     );
 }
