@@ -3,7 +3,7 @@
 //! subnets (the paper's Figure 6 shape), TTL expiry and unreachables, fragmentation
 //! under loss and reordering, and packet capture.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,60 +16,13 @@ use rump::rumpuser::TestHypervisor;
 use rump::wire::checksum;
 use rump::{Errno, Kernel};
 
-/// Kernels on one hand-driven clock.
-struct Net {
-    hv: Arc<TestHypervisor>,
-    ks: Vec<Kernel>,
-}
-
-impl Net {
-    fn new(n: usize) -> Net {
-        let hv = TestHypervisor::new(7);
-        let ks = (0..n)
-            .map(|_| {
-                Kernel::boot(BootOptions {
-                    hypervisor: hv.clone(),
-                    ..BootOptions::default()
-                })
-                .unwrap()
-            })
-            .collect();
-        Net { hv, ks }
-    }
-
-    /// Process frames and due timers until nothing moves (bounded).
-    fn run(&self) {
-        for _ in 0..10_000 {
-            let mut n = 0;
-            for k in &self.ks {
-                k.clock_run();
-                n += k.netisr_run();
-            }
-            if n == 0 {
-                return;
-            }
-        }
-        panic!("network never went idle");
-    }
-
-    /// Let time pass in 1 ms steps, running the network at each.
-    fn advance(&self, d: Duration) {
-        let steps = d.as_millis().max(1);
-        for _ in 0..steps {
-            self.hv.advance(Duration::from_millis(1));
-            self.run();
-        }
-    }
-}
+mod common;
+use common::{sin, Net};
 
 fn addr(k: &Kernel, ifindex: usize, a: [u8; 4], plen: u8) {
     k.lock()
         .in_addr_add(ifindex, Ipv4Addr::from(a), plen, None)
         .unwrap();
-}
-
-fn sin(a: [u8; 4], port: u16) -> SockAddr {
-    SockAddr::Inet(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a), port)))
 }
 
 fn udp_bound(k: &Kernel, port: u16) -> i32 {
@@ -87,7 +40,7 @@ fn recv(k: &Kernel, s: i32) -> Result<(Vec<u8>, Option<SockAddr>), Errno> {
 
 /// Two kernels on one link: 10.0.0.1 and 10.0.0.2.
 fn pair(opts: IfOptions) -> (Net, Arc<MemLink>) {
-    let net = Net::new(2);
+    let net = Net::new(2, 7);
     let link = MemLink::new();
     for (i, k) in net.ks.iter().enumerate() {
         let idx = memlink_attach(k, &link, &opts).unwrap();
@@ -100,7 +53,7 @@ fn pair(opts: IfOptions) -> (Net, Arc<MemLink>) {
 /// Figure 6 in memory: a (10.0.1.2) — router (10.0.1.1 | 10.0.2.1) — b (10.0.2.2),
 /// each end using the router as its default gateway.
 fn routed() -> Net {
-    let net = Net::new(3);
+    let net = Net::new(3, 7);
     let (la, lb) = (MemLink::new(), MemLink::new());
     let o = IfOptions::default();
     let a = memlink_attach(&net.ks[0], &la, &o).unwrap();

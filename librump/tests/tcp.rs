@@ -5,7 +5,7 @@
 //! with SACK on and off, RFC 5961 RST handling, SYN floods and cookies, socket options
 //! (TCP_INFO, TCP_CONGCTL), and buffer auto-sizing.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,72 +15,16 @@ use rump::drivers::memlink::{memlink_attach, MemLink};
 use rump::kern::kernel::BootOptions;
 use rump::kern::sockaddr::SockAddr;
 use rump::netinet::tcp_fsm::TcpState;
-use rump::netinet::tcp_var::{tcp_states, TcpStat, Tcpcb};
-use rump::rumpuser::{Hypervisor, TestHypervisor};
+use rump::netinet::tcp_var::{tcp_states, Tcpcb};
+use rump::rumpuser::Hypervisor;
 use rump::{Errno, Kernel};
 
-/// Kernels on one hand-driven clock.
-struct Net {
-    hv: Arc<TestHypervisor>,
-    ks: Vec<Kernel>,
-}
+mod common;
+use common::{sin, stat, states, tcp_socket, Net};
 
-impl Net {
-    fn new(n: usize) -> Net {
-        let hv = TestHypervisor::new(7);
-        let ks = (0..n)
-            .map(|_| {
-                Kernel::boot(BootOptions {
-                    hypervisor: hv.clone(),
-                    ..BootOptions::default()
-                })
-                .unwrap()
-            })
-            .collect();
-        Net { hv, ks }
-    }
-
-    /// Process frames and due timers until nothing moves (bounded).
-    fn run(&self) {
-        for _ in 0..100_000 {
-            // Timers first on every kernel, so what they send is in the queues the
-            // netisr pass below empties.
-            for k in &self.ks {
-                k.clock_run();
-            }
-            let mut n = 0;
-            for k in &self.ks {
-                n += k.netisr_run();
-            }
-            if n == 0 {
-                return;
-            }
-        }
-        panic!("network never went idle");
-    }
-
-    /// Let time pass in steps of `step`, running the network at each.
-    fn advance_by(&self, d: Duration, step: Duration) {
-        let mut t = Duration::ZERO;
-        while t < d {
-            self.hv.advance(step);
-            self.run();
-            t += step;
-        }
-    }
-
-    fn advance(&self, d: Duration) {
-        self.advance_by(d, Duration::from_millis(1));
-    }
-}
-
-fn sin(a: [u8; 4], port: u16) -> SockAddr {
-    SockAddr::Inet(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(a), port)))
-}
-
-/// Two kernels on one link: 10.0.0.1 and 10.0.0.2.
+/// Two kernels on one link: 10.0.0.1 and 10.0.0.2, with `opts` (each its own seed).
 fn pair(opts: IfOptions) -> Net {
-    let net = Net::new(2);
+    let net = Net::new(2, 7);
     let link = MemLink::new();
     for (i, k) in net.ks.iter().enumerate() {
         let o = IfOptions {
@@ -94,25 +38,6 @@ fn pair(opts: IfOptions) -> Net {
     }
     net.run();
     net
-}
-
-fn tcp_socket(k: &Kernel) -> i32 {
-    k.socket(
-        nb::RUMP_AF_INET,
-        nb::RUMP_SOCK_STREAM | nb::RUMP_SOCK_NONBLOCK,
-        0,
-    )
-    .unwrap()
-}
-
-fn stat(k: &Kernel) -> TcpStat {
-    k.lock().inet().unwrap().tcp.tcpstat.clone()
-}
-
-fn states(k: &Kernel) -> Vec<TcpState> {
-    let mut v: Vec<TcpState> = tcp_states(&k.lock()).into_iter().map(|x| x.1).collect();
-    v.sort();
-    v
 }
 
 /// A connected pair: (client fd on ks[0], server fd on ks[1], listener fd).

@@ -1,6 +1,6 @@
-//! The harness shared by the TCP test binaries that came after tests/tcp.rs: kernels
-//! on one hand-driven clock joined by an in-memory Ethernet link, and small helpers to
-//! look at their TCP state. (tests/tcp.rs keeps its own copy of the same pattern.)
+//! The harness shared by the test binaries that run kernels in one process: kernels on
+//! one hand-driven clock joined by an in-memory Ethernet link, and small helpers to
+//! look at their TCP state.
 
 // Each test binary uses a part of it.
 #![allow(dead_code)]
@@ -69,6 +69,11 @@ impl Net {
     /// If the network does not go idle within 100,000 rounds.
     pub fn run(&self) {
         assert!(self.run_bounded(100_000), "network never went idle");
+    }
+
+    /// Let time pass in 1 ms steps, running the network at each.
+    pub fn advance(&self, d: Duration) {
+        self.advance_by(d, Duration::from_millis(1));
     }
 
     /// Let time pass in steps of `step`, running the network at each.
