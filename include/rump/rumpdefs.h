@@ -820,6 +820,11 @@
 #define RUMP_IPCTL_DEFTTL 3
 
 /**
+ * `net.inet.ip.mtudisc`: path MTU discovery (RFC 1191) for TCP.
+ */
+#define RUMP_IPCTL_MTUDISC 9
+
+/**
  * `net.inet.udp.sendspace`.
  */
 #define RUMP_UDPCTL_SENDSPACE 2

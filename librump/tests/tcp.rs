@@ -1100,3 +1100,81 @@ fn buffers_grow_with_the_transfer_unless_the_user_sized_them() {
     assert_eq!(buf(b, s2, nb::RUMP_SO_RCVBUF), fixed);
     assert_eq!(buf(a, c2, nb::RUMP_SO_SNDBUF), fixed);
 }
+
+/// a (10.0.1.2) — router (10.0.1.1 | 10.0.2.1) — b (10.0.2.2), where the router's
+/// interface towards b has MTU `mtu2` (b's own is 1500, so b offers MSS 1460 and only
+/// the router knows the hop is narrower); `mtudisc` is net.inet.ip.mtudisc on a.
+fn routed_narrow(mtu2: u32, mtudisc: bool) -> Net {
+    let net = Net::new(3, 7);
+    let (la, lb) = (MemLink::new(), MemLink::new());
+    let wide = IfOptions::default();
+    let narrow = IfOptions {
+        mtu: Some(mtu2),
+        ..IfOptions::default()
+    };
+    let at = |k: usize, l: &Arc<MemLink>, o: &IfOptions, a: [u8; 4]| {
+        let idx = memlink_attach(&net.ks[k], l, o).unwrap();
+        net.ks[k]
+            .lock()
+            .in_addr_add(idx, Ipv4Addr::from(a), 24, None)
+            .unwrap();
+    };
+    at(0, &la, &wide, [10, 0, 1, 2]);
+    at(1, &la, &wide, [10, 0, 1, 1]);
+    at(1, &lb, &narrow, [10, 0, 2, 1]);
+    at(2, &lb, &wide, [10, 0, 2, 2]);
+    for (k, gw) in [(0, [10, 0, 1, 1]), (2, [10, 0, 2, 1])] {
+        net.ks[k]
+            .lock()
+            .rt_add_gateway(Ipv4Addr::UNSPECIFIED, 0, Ipv4Addr::from(gw))
+            .unwrap();
+    }
+    let mut r = net.ks[1].lock();
+    r.sysctl_set_int("net.inet.ip.forwarding", 1).unwrap();
+    drop(r);
+    net.ks[0]
+        .lock()
+        .sysctl_set_int("net.inet.ip.mtudisc", i32::from(mtudisc))
+        .unwrap();
+    net.run();
+    net
+}
+
+#[test]
+fn path_mtu_discovery_shrinks_the_mss_to_a_narrow_hop() {
+    for mtudisc in [true, false] {
+        let net = routed_narrow(1000, mtudisc);
+        let (a, b) = (&net.ks[0], &net.ks[2]);
+        let l = tcp_socket(b);
+        b.bind(l, &sin([0, 0, 0, 0], 7030)).unwrap();
+        b.listen(l, 1).unwrap();
+        let c = tcp_socket(a);
+        assert_eq!(
+            a.connect(c, &sin([10, 0, 2, 2], 7030)),
+            Err(Errno::EINPROGRESS)
+        );
+        net.run();
+        let (s, _) = b.accept(l, None).unwrap();
+        let mut streams = vec![stream(0, c, 2, s, pattern(1 << 20, 8))];
+        pump(&net, &mut streams, Duration::from_secs(60));
+        let info = a
+            .getsockopt(c, nb::RUMP_IPPROTO_TCP, nb::RUMP_TCP_INFO)
+            .unwrap();
+        let snd_mss = u32::from_ne_bytes(info[16..20].try_into().unwrap());
+        let cantfrag = net.ks[1].lock().inet().unwrap().ipstat.ips_cantfrag;
+        let frags = b.lock().inet().unwrap().ipstat.ips_fragments;
+        if mtudisc {
+            // The first full segments (MSS 1460, from a's interface) bounced with
+            // need-frag; the rest went in 960-byte segments, never fragmented.
+            assert!(cantfrag > 0);
+            assert_eq!(stat(a).tcps_mturesent, 1);
+            assert_eq!(snd_mss, 1000 - 40);
+            assert_eq!(frags, 0, "DF segments are never fragmented");
+        } else {
+            // Without discovery the router fragments every full segment.
+            assert_eq!(cantfrag, 0);
+            assert_eq!(snd_mss, 1460);
+            assert!(frags > 0);
+        }
+    }
+}

@@ -452,6 +452,8 @@ pub const RUMP_KERN_OSTYPE: c_int = 1;
 pub const RUMP_IPCTL_FORWARDING: c_int = 1;
 /// `net.inet.ip.ttl`.
 pub const RUMP_IPCTL_DEFTTL: c_int = 3;
+/// `net.inet.ip.mtudisc`: path MTU discovery (RFC 1191) for TCP.
+pub const RUMP_IPCTL_MTUDISC: c_int = 9;
 /// `net.inet.udp.sendspace`.
 pub const RUMP_UDPCTL_SENDSPACE: c_int = 2;
 /// `net.inet.udp.recvspace`.

@@ -158,6 +158,16 @@ pub fn icmp_errno(ty: u8, code: u8) -> Option<Errno> {
     }
 }
 
+/// RFC 1191 section 7's plateaus: the largest below a refused datagram of `len` bytes.
+pub fn icmp_mtu_plateau(len: u16) -> u32 {
+    const PLATEAUS: [u32; 10] = [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296];
+    PLATEAUS
+        .iter()
+        .copied()
+        .find(|&p| p < u32::from(len))
+        .unwrap_or(68)
+}
+
 /// An ICMP message arrived for us (icmp_input): answer echoes, pass errors to the
 /// transport they are about, and give every message to raw ICMP sockets. `pkt` is the
 /// whole datagram, `hlen` its IP header length.
@@ -209,7 +219,29 @@ pub fn icmp_input(
                 && q.len() >= qp.header_len() + 8
             {
                 let qh = qp.header_len();
-                if u8::from(qp.protocol()) == 6 {
+                if u8::from(qp.protocol()) == 6
+                    && ty == ICMP_UNREACH
+                    && code == ICMP_UNREACH_NEEDFRAG
+                {
+                    let sport = u16::from_be_bytes([q[qh], q[qh + 1]]);
+                    let dport = u16::from_be_bytes([q[qh + 2], q[qh + 3]]);
+                    let seq = u32::from_be_bytes([q[qh + 4], q[qh + 5], q[qh + 6], q[qh + 7]]);
+                    let mtu = match u16::from_be_bytes([icmp[6], icmp[7]]) {
+                        // An old router that does not say (RFC 1191 section 5): the
+                        // next plateau below the datagram it refused.
+                        0 => icmp_mtu_plateau(qp.total_len()),
+                        m => u32::from(m),
+                    };
+                    super::tcp_usrreq::tcp_mtudisc(
+                        k,
+                        qp.src_addr(),
+                        sport,
+                        qp.dst_addr(),
+                        dport,
+                        seq,
+                        mtu,
+                    );
+                } else if u8::from(qp.protocol()) == 6 {
                     if let Some(e) = icmp_errno(ty, code) {
                         let sport = u16::from_be_bytes([q[qh], q[qh + 1]]);
                         let dport = u16::from_be_bytes([q[qh + 2], q[qh + 3]]);
@@ -243,4 +275,18 @@ pub fn icmp_input(
         _ => {}
     }
     super::raw_ip::rip_input(k, 1, src, dst, pkt);
+}
+
+#[cfg(test)]
+mod mtu_tests {
+    use super::icmp_mtu_plateau;
+
+    #[test]
+    fn plateaus_are_the_next_lower_rfc1191_value() {
+        assert_eq!(icmp_mtu_plateau(1500), 1492);
+        assert_eq!(icmp_mtu_plateau(1492), 1006);
+        assert_eq!(icmp_mtu_plateau(9000), 8166);
+        assert_eq!(icmp_mtu_plateau(300), 296);
+        assert_eq!(icmp_mtu_plateau(296), 68);
+    }
 }

@@ -246,6 +246,7 @@ fn listener_tcb(k: &mut KernelState, ltp: &Tcpcb, a: Addrs, th: &TcpRepr) -> Tcp
     tp.t_keepinit = ltp.t_keepinit;
     tp.t_ttl = ltp.t_ttl;
     tp.t_tos = ltp.t_tos;
+    tp.t_pmtud = ltp.t_pmtud;
     tp.t_ourmss = tcp_mss_for(k, a.dst, a.src);
     tp.t_state = TcpState::SynReceived;
     tp.t_rcvtime = k.ticks();

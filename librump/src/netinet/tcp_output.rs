@@ -373,7 +373,7 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
     tp.last_ack_sent = tp.rcv_nxt;
     tp.t_flags &= !(TF_ACKNOW | TF_DELACK);
     tcp_timer_disarm(k, tp, TcpTimer::Delack);
-    let (ttl, tos) = (tp.t_ttl, tp.t_tos);
+    let (ttl, tos, df) = (tp.t_ttl, tp.t_tos, tp.t_pmtud);
     // A lost segment is recovered by the timers; an error here is like a drop.
     let _ = ip_output(
         k,
@@ -384,7 +384,7 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
             proto: nb::RUMP_IPPROTO_TCP as u8,
             ttl,
             tos,
-            df: false,
+            df,
             allow_broadcast: false,
         },
     );

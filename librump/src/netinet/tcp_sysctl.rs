@@ -82,6 +82,7 @@ pub struct TcpSysctl {
     recvbuf_max: SysctlId,
     sendbuf_auto: SysctlId,
     sendbuf_max: SysctlId,
+    mtudisc: SysctlId,
 }
 
 fn bool_check(v: &SysctlValue) -> Result<(), Errno> {
@@ -196,6 +197,18 @@ pub fn tcp_sysctl_setup(s: &mut Sysctl) -> Result<TcpSysctl, Errno> {
         TCP_AUTOBUF_MAX,
         space_check,
     )?;
+    // An IP knob, registered here because TCP is its only user (DF on its segments).
+    let mtudisc = s.register(
+        &[
+            net,
+            inet,
+            ("ip", nb::RUMP_IPPROTO_IP),
+            ("mtudisc", nb::RUMP_IPCTL_MTUDISC),
+        ],
+        SysctlValue::Int(1),
+        true,
+        Some(bool_check),
+    )?;
     let stats = s.register(
         &[net, inet, tcp, ("stats", TCPCTL_STATS)],
         SysctlValue::Struct(vec![0; TCP_NSTATS * 8]),
@@ -231,6 +244,7 @@ pub fn tcp_sysctl_setup(s: &mut Sysctl) -> Result<TcpSysctl, Errno> {
         recvbuf_max,
         sendbuf_auto,
         sendbuf_max,
+        mtudisc,
     })
 }
 
@@ -257,6 +271,8 @@ pub struct TcpDefaults {
     pub congctl: &'static str,
     /// Answer SYNs with cookies when the SYN cache is full.
     pub syncookies: bool,
+    /// Path MTU discovery: send with DF and shrink the MSS on need-frag.
+    pub mtudisc: bool,
 }
 
 impl Default for TcpDefaults {
@@ -272,6 +288,7 @@ impl Default for TcpDefaults {
             keepcnt: TCP_KEEPCNT,
             congctl: CONGCTL_DEFAULT,
             syncookies: true,
+            mtudisc: true,
         }
     }
 }
@@ -320,6 +337,7 @@ pub fn tcp_defaults(k: &mut KernelState) -> TcpDefaults {
         keepcnt: s.int(ids.keepcnt).max(1) as u32,
         congctl,
         syncookies: s.int(ids.syncookies) != 0,
+        mtudisc: s.int(ids.mtudisc) != 0,
     }
 }
 

@@ -161,6 +161,7 @@ fn attach_tcb(k: &mut KernelState, so: SocketId, d: &TcpDefaults) {
     tp.t_keepintvl = d.keepintvl;
     tp.t_keepcnt = d.keepcnt;
     tp.t_ttl = k.sysctl.ip_defttl();
+    tp.t_pmtud = d.mtudisc;
     tp.request_r_scale = tcp_rcv_scale(k, so);
     k.so_mut(so).so_pcb = Some(Box::new(tp));
 }
@@ -662,6 +663,48 @@ pub fn tcp_ctlinput(
         if hard || given_up {
             tcp_drop(k, so, &mut tp, err);
         }
+    }
+    put_tp(k, so, tp);
+}
+
+/// ICMP need-frag for a segment of ours (tcp_mtudisc, RFC 1191 section 6.4): a router
+/// on the path forwards datagrams of at most `mtu` bytes and ours, with DF, were
+/// larger. If the quoted segment is of a connection we have, with a sequence number in flight (RFC
+/// 5927 section 4.3's check against blind attacks), lower its MSS to fit `mtu` (at
+/// least [`TCP_MINMSS`]) and send what is outstanding again in the smaller size.
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_mtudisc(
+    k: &mut KernelState,
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    seq: u32,
+    mtu: u32,
+) {
+    let Some(so) = tcp_globals(k).and_then(|g| g.tcbtable.lookup(src, sport, dst, dport)) else {
+        return;
+    };
+    let Some(mut tp) = take_tp(k, so) else {
+        return;
+    };
+    let exact = tp.inp.faddr == dst && tp.inp.fport == dport;
+    let in_flight =
+        super::tcp_seq::seq_geq(seq, tp.snd_una) && super::tcp_seq::seq_lt(seq, tp.snd_max);
+    let mss = mtu.saturating_sub(40).max(TCP_MINMSS);
+    if exact && in_flight && tp.t_pmtud && mss < tp.t_maxseg {
+        tp.t_maxseg = mss;
+        tp.t_ourmss = tp.t_ourmss.min(mss);
+        if let Some(sb) = tp.t_sack.as_mut() {
+            sb.set_mss(mss);
+        }
+        if mss == TCP_MINMSS {
+            // The path is narrower than we go: let routers fragment from here on.
+            tp.t_pmtud = false;
+        }
+        tcpstat(k, |s| s.tcps_mturesent += 1);
+        tp.snd_nxt = tp.snd_una;
+        tcp_output(k, so, &mut tp);
     }
     put_tp(k, so, tp);
 }

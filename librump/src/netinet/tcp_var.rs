@@ -24,6 +24,8 @@ use crate::kern::uipc_socket::SocketId;
 pub const TCP_SENDSPACE: usize = 32 * 1024;
 /// Default receive buffer (net.inet.tcp.recvspace).
 pub const TCP_RECVSPACE: usize = 32 * 1024;
+/// Smallest MSS path MTU discovery lowers a connection to (NetBSD's tcp_minmss).
+pub const TCP_MINMSS: u32 = 216;
 /// Default MSS when the peer sends none (RFC 9293 3.7.1, tcp_mssdflt).
 pub const TCP_MSS_DEFAULT: u32 = 536;
 /// Largest unscaled window.
@@ -207,6 +209,8 @@ pub struct TcpStat {
     pub tcps_sack_lostrexmt: u64,
     /// Segments sent by limited transmit (RFC 3042).
     pub tcps_limitedxmit: u64,
+    /// MSS reductions from ICMP need-frag (path MTU discovery; FreeBSD tcps_mturesent).
+    pub tcps_mturesent: u64,
     /// Tail loss probes sent (RFC 8985).
     pub tcps_tlpprobe: u64,
     /// Fast retransmits (third duplicate ACK).
@@ -428,6 +432,8 @@ pub struct Tcpcb {
     pub t_ttl: u8,
     /// IP type of service (IP_TOS).
     pub t_tos: u8,
+    /// Path MTU discovery: segments carry DF (net.inet.ip.mtudisc when made).
+    pub t_pmtud: bool,
     /// Data segments this connection retransmitted (tcpi_snd_rexmitpack).
     pub t_sndrexmitpack: u32,
     /// Out-of-order segments this connection received (tcpi_rcv_ooopack).
@@ -492,6 +498,7 @@ impl Tcpcb {
             t_keepcnt: TCP_KEEPCNT,
             t_ttl: super::udp_usrreq::IP_DEFTTL,
             t_tos: 0,
+            t_pmtud: true,
             t_keepinit: TCPTV_KEEP_INIT,
             t_sndrexmitpack: 0,
             t_rcvoopack: 0,
