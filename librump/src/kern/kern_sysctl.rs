@@ -305,6 +305,8 @@ impl Sysctl {
     pub const UDP_SENDSPACE: SysctlId = SysctlId(7);
     /// `net.inet.udp.recvspace`.
     pub const UDP_RECVSPACE: SysctlId = SysctlId(8);
+    /// `kern.ostype`.
+    pub const KERN_OSTYPE: SysctlId = SysctlId(10);
 
     /// A tree holding NetBSD's `net.inet.ip.forwarding` (0), `net.inet.ip.ttl` (64),
     /// `net.inet.udp.sendspace` (9216) and `net.inet.udp.recvspace` (41600), all
@@ -358,6 +360,14 @@ impl Sysctl {
             let id = s.register(path, SysctlValue::Int(value), true, check);
             debug_assert_eq!(id, Ok(want), "built-in sysctl ids");
         }
+        // The kernel's identity, read-only (so a write gets EPERM, as on NetBSD).
+        let id = s.register(
+            &[("kern", CTL_KERN), ("ostype", abi::RUMP_KERN_OSTYPE)],
+            SysctlValue::Str("NetBSD".into()),
+            false,
+            None,
+        );
+        debug_assert_eq!(id, Ok(Self::KERN_OSTYPE), "built-in sysctl ids");
         s
     }
 
@@ -785,13 +795,7 @@ mod tests {
         let mut len = 0;
         s.sysctl(&FORWARDING, None, &mut len, None).unwrap();
         assert_eq!(len, 4);
-        s.register(
-            &[("kern", CTL_KERN), ("ostype", 1)],
-            SysctlValue::Str("NetBSD".into()),
-            false,
-            None,
-        )
-        .unwrap();
+        // kern.ostype is built in.
         let mut len = 0;
         s.sysctl(&[CTL_KERN, 1], None, &mut len, None).unwrap();
         assert_eq!(len, 7, "with its NUL");
@@ -807,7 +811,7 @@ mod tests {
         let mut s = Sysctl::new();
         assert_eq!(read_int(&mut s, &[CTL_NET, 2, 0, 99]), Err(Errno::ENOENT));
         assert_eq!(read_int(&mut s, &[CTL_NET, 99]), Err(Errno::ENOENT));
-        assert_eq!(read_int(&mut s, &[CTL_KERN]), Err(Errno::ENOENT));
+        assert_eq!(read_int(&mut s, &[CTL_VM]), Err(Errno::ENOENT));
         assert_eq!(
             read_int(&mut s, &[CTL_NET, 2, 0, 1, 5]),
             Err(Errno::ENOTDIR)

@@ -70,7 +70,6 @@ use parking_lot::Mutex;
 
 use crate::abi::netbsd::{self as nb, rump_rt_metrics, rump_rt_msghdr};
 use crate::kern::errno::{Errno, KResult};
-use crate::kern::kern_sysctl::{SysctlValue, CTL_KERN};
 use crate::kern::kernel::KernelState;
 use crate::kern::mbuf::MbufChain;
 use crate::kern::sockaddr::SockAddr;
@@ -558,9 +557,6 @@ impl Protosw for RouteProto {
     }
 }
 
-/// `kern.ostype` (KERN_OSTYPE): the system's name, read-only.
-const KERN_OSTYPE: i32 = nb::RUMP_KERN_OSTYPE;
-
 /// Register the `PF_ROUTE` domain of a kernel that runs its own inet stack (NetBSD:
 /// `route_init` and the `routedomain` entry); returns its protocol entry, whose
 /// counters tests read.
@@ -571,16 +567,6 @@ pub fn rts_attach(k: &mut KernelState) -> Arc<RouteProto> {
         dom_name: "route",
         dom_protosw: vec![pr.clone()],
     }));
-    // XXX: kern.ostype belongs with the kernel's other identity nodes in Sysctl::new
-    // (kern_sysctl.rs), which this change could not touch. Registered here so the
-    // tree has a read-only node for `__sysctl` to refuse writes to (EPERM); an
-    // existing node is left alone.
-    let _ = k.sysctl.register(
-        &[("kern", CTL_KERN), ("ostype", KERN_OSTYPE)],
-        SysctlValue::Str("NetBSD".into()),
-        false,
-        None,
-    );
     pr
 }
 
