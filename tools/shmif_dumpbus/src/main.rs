@@ -136,7 +136,8 @@ fn follow(
     loop {
         reader.wait(FOLLOW_WAIT);
         emit(reader)?;
-        if reader.bus().members().is_empty() {
+        let bus = reader.bus();
+        if bus.members().is_empty() && bus.uncounted_members() == 0 {
             let since = *alone_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= GONE_FOR_GOOD {
                 // A last look, for frames sent just before the writers left.
@@ -175,11 +176,14 @@ fn print_header(out: &mut impl Write, path: &std::path::Path, i: &BusInfo) -> io
         "lock {lock}; {} lock recoveries; {} bad records skipped by writers",
         i.lock_recoveries, i.bad_records
     )?;
-    let members: Vec<String> = i
+    let mut members: Vec<String> = i
         .members
         .iter()
         .map(|(pid, n)| format!("pid {pid} ({n} if)"))
         .collect();
+    if i.uncounted > 0 {
+        members.push(format!("{} more if beyond the table", i.uncounted));
+    }
     writeln!(
         out,
         "members: {}",

@@ -68,6 +68,9 @@ pub mod field {
     /// u32: readers asleep on the futex word (or about to be): writers make the
     /// wake-up system call only when this is not 0.
     pub const SLEEPERS: usize = 72;
+    /// u32: interfaces of processes that found the member table full (not checked for
+    /// liveness: a crashed one stays counted).
+    pub const UNCOUNTED: usize = 76;
     /// u64 × 64: the member table, `pid << 32 | interfaces`.
     pub const MEMBERS: usize = 128;
 }
@@ -262,6 +265,8 @@ pub struct BusInfo {
     pub created_ns: u64,
     /// Processes in the member table that are alive, with their interface counts.
     pub members: Vec<(u32, u32)>,
+    /// Interfaces of processes beyond the member table.
+    pub uncounted: u32,
 }
 
 /// What sending a frame took.
@@ -285,6 +290,8 @@ pub struct Bus {
     /// This process's id, read once: the bus lock's value while we hold it. (A forked
     /// child has none of the kernel's threads, so it cannot use the bus anyway.)
     pid: u32,
+    /// This process's interfaces counted in the header's UNCOUNTED.
+    uncounted_here: AtomicU32,
     writable: bool,
 }
 
@@ -368,6 +375,7 @@ impl Bus {
             ring_size: ring,
             nwords: u64::from(ring) / 8,
             pid: sys::getpid(),
+            uncounted_here: AtomicU32::new(0),
             writable,
         }))
     }
@@ -457,6 +465,7 @@ impl Bus {
             lock_holder: self.u32f(field::LOCK).load(Ordering::Relaxed),
             created_ns: self.u64f(field::CREATED).load(Ordering::Relaxed),
             members: self.members(),
+            uncounted: self.uncounted_members(),
         }
     }
 
@@ -675,13 +684,27 @@ impl Bus {
                 }
             }
         }
-        // XXX: more than SHMIF_MEMBER_SLOTS processes: this one goes uncounted, which
-        // only matters to a following dump, which may stop early.
+        // More than SHMIF_MEMBER_SLOTS processes: counted in bulk, without a pid.
+        self.u32f(field::UNCOUNTED).fetch_add(1, Ordering::AcqRel);
+        self.uncounted_here.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Undo one [`Bus::join`].
     pub(super) fn leave(&self) {
         if !self.writable {
+            return;
+        }
+        // An interface counted in bulk leaves from there first.
+        let here = &self.uncounted_here;
+        if here
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            let _ = self.u32f(field::UNCOUNTED).fetch_update(
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            );
             return;
         }
         let me = u64::from(sys::getpid());
@@ -695,6 +718,11 @@ impl Bus {
                 }
             }
         }
+    }
+
+    /// Interfaces of processes beyond the member table (see [`field::UNCOUNTED`]).
+    pub fn uncounted_members(&self) -> u32 {
+        self.u32f(field::UNCOUNTED).load(Ordering::Acquire)
     }
 
     /// The live processes in the member table: (pid, interfaces).

@@ -453,3 +453,24 @@ fn writers_wake_only_when_someone_sleeps() {
     assert!(slept < Duration::from_secs(5), "the send woke the sleeper");
     assert_eq!(bus.u32f(field::SLEEPERS).load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn processes_beyond_the_member_table_are_counted_in_bulk() {
+    let d = TempDir::new("uncounted");
+    let bus = Bus::open(&d.file("bus")).unwrap();
+    // Every slot held by a live process that is not us (pid 1 is always alive).
+    for s in &bus.map.words64()[field::MEMBERS / 8..][..SHMIF_MEMBER_SLOTS] {
+        s.store(1 << 32 | 1, Ordering::SeqCst);
+    }
+    bus.join();
+    bus.join();
+    assert_eq!(bus.uncounted_members(), 2);
+    bus.leave();
+    assert_eq!(bus.uncounted_members(), 1);
+    bus.leave();
+    assert_eq!(bus.uncounted_members(), 0);
+    // Leaving again (nothing of ours anywhere) changes nothing.
+    bus.leave();
+    assert_eq!(bus.uncounted_members(), 0);
+    assert_eq!(bus.members().len(), SHMIF_MEMBER_SLOTS);
+}

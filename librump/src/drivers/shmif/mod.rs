@@ -36,6 +36,7 @@
 //! | 56 | u64 | created | wall-clock creation time, ns since the epoch |
 //! | 64 | u64 | bad_records | records writers found impossible and skipped, ever |
 //! | 72 | u32 | sleepers | readers asleep on `wake` (a count a dead sleeper may leave high: harmless) |
+//! | 76 | u32 | uncounted | interfaces of processes that found the member table full |
 //! | 128 | u64 × 64 | members | processes on the bus: `pid << 32 \| interfaces` (0: free) |
 //!
 //! The rest of the page is zero. Positions are monotonic 64-bit byte counts since the
