@@ -115,6 +115,10 @@ struct Port {
     lladdr: [u8; 6],
     /// Delivery counters; the impairment counters live in `imp`.
     stats: MemLinkStats,
+    /// A [`MemLinkPort`] owns this port; when it is dropped the slot is free for the
+    /// next port added, so a process that makes and destroys kernels keeps the link's
+    /// port list (and each frame's walk over it) as short as its live ports.
+    held: bool,
 }
 
 impl Port {
@@ -135,7 +139,7 @@ impl Port {
 /// An in-memory Ethernet segment joining ports of kernels in one process.
 pub struct MemLink {
     id: u32,
-    /// Never shrinks: port numbers stay valid for the link's life.
+    /// Port numbers index this; a dropped port's slot is reused.
     ports: Mutex<Vec<Port>>,
 }
 
@@ -153,9 +157,9 @@ impl MemLink {
         self.id
     }
 
-    /// Number of ports ever added.
+    /// Number of ports in use.
     pub fn ports(&self) -> usize {
-        self.ports.lock().len()
+        self.ports.lock().iter().filter(|p| p.held).count()
     }
 
     /// Add a port, not yet connected to a kernel, that impairs what it receives as
@@ -165,16 +169,41 @@ impl MemLink {
         let [a, b, c] = MEMLINK_MAC_PREFIX;
         let lladdr = [a, b, c, n[1], n[2], n[3]];
         let mut ports = self.ports.lock();
-        ports.push(Port {
+        let fresh = Port {
             input: None,
             clock: None,
             imp: Impairment::new(opts),
             lladdr,
             stats: MemLinkStats::default(),
-        });
+            held: true,
+        };
+        let port = match ports.iter().position(|p| !p.held) {
+            Some(i) => {
+                ports[i] = fresh;
+                i
+            }
+            None => {
+                ports.push(fresh);
+                ports.len() - 1
+            }
+        };
         MemLinkPort {
             link: self.clone(),
-            port: ports.len() - 1,
+            port,
+        }
+    }
+
+    /// A port's owner is gone: stop delivering to it and free its slot.
+    fn release(&self, port: usize) {
+        let mut ports = self.ports.lock();
+        if let Some(p) = ports.get_mut(port) {
+            p.input = None;
+            p.clock = None;
+            p.held = false;
+        }
+        // Trailing free slots go, so the walk in transmit is as short as can be.
+        while ports.last().is_some_and(|p| !p.held) {
+            ports.pop();
         }
     }
 
@@ -315,6 +344,12 @@ impl MemLinkPort {
     /// The port's Ethernet address.
     pub fn lladdr(&self) -> [u8; 6] {
         self.link.lladdr(self.port)
+    }
+}
+
+impl Drop for MemLinkPort {
+    fn drop(&mut self) {
+        self.link.release(self.port);
     }
 }
 
@@ -735,6 +770,25 @@ mod tests {
             alone == mixed,
             "loss pattern moved with the other impairments"
         );
+    }
+
+    #[test]
+    fn a_dropped_ports_slot_is_reused_and_the_list_shrinks() {
+        let link = MemLink::new();
+        let a = link.add_port(IfOptions::default());
+        let b = link.add_port(IfOptions::default());
+        let c = link.add_port(IfOptions::default());
+        assert_eq!((a.port(), b.port(), c.port(), link.ports()), (0, 1, 2, 3));
+        drop(b);
+        assert_eq!(link.ports(), 2);
+        let d = link.add_port(IfOptions::default());
+        assert_eq!(d.port(), 1, "the free slot is taken again");
+        drop(c);
+        drop(d);
+        assert_eq!(link.ports(), 1);
+        assert_eq!(link.ports.lock().len(), 1, "trailing free slots are gone");
+        drop(a);
+        assert!(link.ports.lock().is_empty());
     }
 
     #[test]
