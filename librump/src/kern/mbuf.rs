@@ -35,6 +35,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -43,6 +44,12 @@ use crate::kern::errno::Errno;
 
 /// Cluster size: the storage behind every mbuf (NetBSD: MCLBYTES).
 pub const MCLBYTES: usize = 2048;
+
+/// The storage behind one mbuf.
+type Cluster = [u8; MCLBYTES];
+
+// An mbuf keeps its window in u32s.
+const _: () = assert!(MCLBYTES <= u32::MAX as usize);
 
 /// Most free clusters a pool keeps for reuse (16 MiB); beyond that they go back to the
 /// host allocator, so a burst does not pin its peak memory for good.
@@ -72,7 +79,9 @@ pub struct MbufStats {
 
 /// The mutable part of a pool, behind its lock.
 struct PoolState {
-    free: Vec<Box<[u8]>>,
+    // Each cluster is its own allocation, lent to an mbuf and given back, so it stays boxed.
+    #[allow(clippy::vec_box)]
+    free: Vec<Box<Cluster>>,
     allocated: u64,
     freed: u64,
     outstanding: usize,
@@ -152,9 +161,9 @@ impl MbufPool {
             st.free.pop()
         };
         // A fresh cluster is allocated outside the lock.
-        let cluster = cached.unwrap_or_else(|| vec![0; MCLBYTES].into_boxed_slice());
+        let cluster = cached.unwrap_or_else(|| Box::new([0; MCLBYTES]));
         Some(Mbuf {
-            cluster,
+            cluster: Some(cluster),
             off: 0,
             len: 0,
             pool: self.clone(),
@@ -162,7 +171,7 @@ impl MbufPool {
     }
 
     /// Give a cluster back: cache it, or free it (outside the lock) if the cache is full.
-    fn put(&self, cluster: Box<[u8]>) {
+    fn put(&self, cluster: Box<Cluster>) {
         let excess = {
             let mut st = self.inner.state.lock();
             st.outstanding = st.outstanding.saturating_sub(1);
@@ -185,18 +194,27 @@ impl fmt::Debug for MbufPool {
 }
 
 /// One packet buffer: a pool cluster plus the window of it that holds data (NetBSD: mbuf).
+///
+/// Chains move by value through every layer, so an mbuf is kept to three words: a thin
+/// cluster pointer, the window as two u32s, and the pool.
 pub struct Mbuf {
-    /// `MCLBYTES` long for the mbuf's whole life; emptied only in `drop`.
-    cluster: Box<[u8]>,
-    off: usize,
-    len: usize,
+    /// `Some` for the mbuf's whole life; taken only in `drop`.
+    cluster: Option<Box<Cluster>>,
+    off: u32,
+    len: u32,
     pool: MbufPool,
 }
 
 impl Mbuf {
+    /// The data's place in the cluster, `off..off + len`; within `MCLBYTES`.
+    fn window(&self) -> Range<usize> {
+        let off = self.off as usize;
+        off..off + self.len as usize
+    }
+
     /// Bytes of data.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// True when the mbuf holds no data.
@@ -206,22 +224,29 @@ impl Mbuf {
 
     /// The data (NetBSD: mtod).
     pub fn data(&self) -> &[u8] {
-        &self.cluster[self.off..self.off + self.len]
+        match &self.cluster {
+            Some(c) => &c[self.window()],
+            None => &[],
+        }
     }
 
     /// The data, writable.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.cluster[self.off..self.off + self.len]
+        let w = self.window();
+        match &mut self.cluster {
+            Some(c) => &mut c[w],
+            None => &mut [],
+        }
     }
 
     /// Room before the data (NetBSD: M_LEADINGSPACE).
     pub fn leading_space(&self) -> usize {
-        self.off
+        self.off as usize
     }
 
     /// Room after the data (NetBSD: M_TRAILINGSPACE).
     pub fn trailing_space(&self) -> usize {
-        MCLBYTES - self.off - self.len
+        MCLBYTES - self.window().end
     }
 
     /// Move the start of an empty mbuf `n` bytes in (clamped to the cluster), leaving
@@ -231,18 +256,21 @@ impl Mbuf {
     /// If the mbuf holds data: moving the window would lose or garble it.
     pub fn reserve_headroom(&mut self, n: usize) {
         assert!(self.is_empty(), "reserve_headroom on an mbuf with data");
-        self.off = n.min(MCLBYTES);
+        self.off = n.min(MCLBYTES) as u32;
     }
 
     /// Grow the data `n` bytes into the headroom and return those bytes, zeroed, for the
     /// caller to fill (NetBSD: M_PREPEND); `None` if the headroom is too small.
     pub fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
-        if n > self.off {
+        if n > self.leading_space() {
             return None;
         }
-        self.off -= n;
-        self.len += n;
-        let hdr = &mut self.cluster[self.off..self.off + n];
+        let cluster = self.cluster.as_mut()?;
+        // n <= off <= MCLBYTES, so the casts are exact.
+        self.off -= n as u32;
+        self.len += n as u32;
+        let off = self.off as usize;
+        let hdr = &mut cluster[off..off + n];
         hdr.fill(0);
         Some(hdr)
     }
@@ -250,22 +278,25 @@ impl Mbuf {
     /// Copy as much of `src` as fits into the trailing space; returns the bytes copied.
     pub fn append(&mut self, src: &[u8]) -> usize {
         let n = src.len().min(self.trailing_space());
-        let end = self.off + self.len;
-        self.cluster[end..end + n].copy_from_slice(&src[..n]);
-        self.len += n;
+        let end = self.window().end;
+        let Some(cluster) = self.cluster.as_mut() else {
+            return 0;
+        };
+        cluster[end..end + n].copy_from_slice(&src[..n]);
+        self.len += n as u32;
         n
     }
 
     /// Trim `n` bytes (at most all) from the front (NetBSD: m_adj with n > 0).
     pub fn adj_front(&mut self, n: usize) {
-        let n = n.min(self.len);
+        let n = n.min(self.len()) as u32;
         self.off += n;
         self.len -= n;
     }
 
     /// Trim `n` bytes (at most all) from the back (NetBSD: m_adj with n < 0).
     pub fn adj_back(&mut self, n: usize) {
-        self.len -= n.min(self.len);
+        self.len -= n.min(self.len()) as u32;
     }
 
     /// The pool this mbuf's cluster returns to.
@@ -276,9 +307,9 @@ impl Mbuf {
 
 impl Drop for Mbuf {
     fn drop(&mut self) {
-        // An empty boxed slice does not allocate, so taking the cluster is free.
-        let cluster = std::mem::take(&mut self.cluster);
-        self.pool.put(cluster);
+        if let Some(cluster) = self.cluster.take() {
+            self.pool.put(cluster);
+        }
     }
 }
 
@@ -941,7 +972,7 @@ mod tests {
             assert_eq!(front.to_vec(), model);
             assert_eq!(c.len(), rest.len());
             assert_eq!(c.to_vec(), rest);
-            assert!(c.iter().all(|m| m.off + m.len <= MCLBYTES));
+            assert!(c.iter().all(|m| m.window().end <= MCLBYTES));
         }
         assert_balanced(&pool);
     }
