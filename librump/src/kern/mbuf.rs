@@ -20,9 +20,13 @@
 //!
 //! # Chains
 //!
-//! An [`MbufChain`] is a packet or a socket buffer's contents: a `VecDeque<Mbuf>` plus its
-//! total length, kept equal to the sum of the mbufs' lengths (the chain never hands out
-//! an `&mut Mbuf`, so nothing can change a length behind its back). A chain may contain
+//! An [`MbufChain`] is a packet or a socket buffer's contents: a sequence of mbufs plus
+//! its total length, kept equal to the sum of the mbufs' lengths (the chain never hands
+//! out an `&mut Mbuf`, so nothing can change a length behind its back). Most packets are
+//! one to three mbufs, so a chain keeps up to three of them (`INLINE_MBUFS`) in place and
+//! moves them to a heap `VecDeque` only when it grows longer (a socket buffer, a large
+//! datagram); a packet then costs no allocation besides its clusters. A chain whose heap
+//! storage empties goes back to inline storage. A chain may contain
 //! empty mbufs, for example a first mbuf that holds only headroom; every operation
 //! copes with them. Chain operations that need new clusters either complete or leave
 //! the chain as it was, so an `ENOBUFS` never leaks a cluster or half a packet.
@@ -57,6 +61,12 @@ pub const MAX_CACHED: usize = 8192;
 
 /// Default headroom reserved for protocol headers (NetBSD: max_hdr).
 pub const MAX_HDR: usize = 128;
+
+/// Mbufs a chain holds without a heap allocation.
+const INLINE_MBUFS: usize = 3;
+
+// An inline list counts its mbufs in a u8.
+const _: () = assert!(INLINE_MBUFS <= u8::MAX as usize);
 
 /// A snapshot of a pool's counters (NetBSD: struct mbstat, netstat -m).
 #[derive(Clone, Debug, Default)]
@@ -322,10 +332,199 @@ impl fmt::Debug for Mbuf {
     }
 }
 
+/// A chain's mbufs in order: up to `INLINE_MBUFS` in place, more on the heap.
+///
+/// Inline, the first `len` slots are `Some` and the rest `None`; on the heap every
+/// element is `Some` and there is at least one (a heap list that empties goes back
+/// inline). The heap holds `Option<Mbuf>` too, which costs no space (a null pool
+/// pointer encodes `None`) and gives both forms the same slices and iterators.
+enum MbufList {
+    Inline {
+        slots: [Option<Mbuf>; INLINE_MBUFS],
+        len: u8,
+    },
+    Heap(VecDeque<Option<Mbuf>>),
+}
+
+impl Default for MbufList {
+    fn default() -> Self {
+        MbufList::Inline {
+            slots: Default::default(),
+            len: 0,
+        }
+    }
+}
+
+impl MbufList {
+    fn len(&self) -> usize {
+        match self {
+            MbufList::Inline { len, .. } => usize::from(*len),
+            MbufList::Heap(d) => d.len(),
+        }
+    }
+
+    /// The slots in order, as two runs (a `VecDeque` may wrap); all `Some`.
+    fn as_slices(&self) -> (&[Option<Mbuf>], &[Option<Mbuf>]) {
+        match self {
+            MbufList::Inline { slots, len } => (&slots[..usize::from(*len)], &[]),
+            MbufList::Heap(d) => d.as_slices(),
+        }
+    }
+
+    fn as_mut_slices(&mut self) -> (&mut [Option<Mbuf>], &mut [Option<Mbuf>]) {
+        match self {
+            MbufList::Inline { slots, len } => (&mut slots[..usize::from(*len)], &mut []),
+            MbufList::Heap(d) => d.as_mut_slices(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Mbuf> {
+        let (a, b) = self.as_slices();
+        a.iter().chain(b).filter_map(Option::as_ref)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Mbuf> {
+        let (a, b) = self.as_mut_slices();
+        a.iter_mut().chain(b).filter_map(Option::as_mut)
+    }
+
+    fn front(&self) -> Option<&Mbuf> {
+        match self {
+            MbufList::Inline { slots, .. } => slots[0].as_ref(),
+            MbufList::Heap(d) => d.front().and_then(Option::as_ref),
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Mbuf> {
+        match self {
+            MbufList::Inline { slots, .. } => slots[0].as_mut(),
+            MbufList::Heap(d) => d.front_mut().and_then(Option::as_mut),
+        }
+    }
+
+    fn back_mut(&mut self) -> Option<&mut Mbuf> {
+        match self {
+            MbufList::Inline { slots, len } => slots[..usize::from(*len)]
+                .last_mut()
+                .and_then(Option::as_mut),
+            MbufList::Heap(d) => d.back_mut().and_then(Option::as_mut),
+        }
+    }
+
+    fn push_back(&mut self, m: Mbuf) {
+        match self {
+            MbufList::Inline { slots, len } if usize::from(*len) < INLINE_MBUFS => {
+                slots[usize::from(*len)] = Some(m);
+                *len += 1;
+            }
+            MbufList::Inline { slots, .. } => {
+                let mut d = spill(slots);
+                d.push_back(Some(m));
+                *self = MbufList::Heap(d);
+            }
+            MbufList::Heap(d) => d.push_back(Some(m)),
+        }
+    }
+
+    fn push_front(&mut self, m: Mbuf) {
+        match self {
+            MbufList::Inline { slots, len } if usize::from(*len) < INLINE_MBUFS => {
+                // Slot `len` is None; rotating brings it to the front.
+                slots[..=usize::from(*len)].rotate_right(1);
+                slots[0] = Some(m);
+                *len += 1;
+            }
+            MbufList::Inline { slots, .. } => {
+                let mut d = spill(slots);
+                d.push_front(Some(m));
+                *self = MbufList::Heap(d);
+            }
+            MbufList::Heap(d) => d.push_front(Some(m)),
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Mbuf> {
+        match self {
+            MbufList::Inline { slots, len } => {
+                let m = slots[0].take()?;
+                // The emptied first slot rotates to the end of the used ones.
+                slots[..usize::from(*len)].rotate_left(1);
+                *len -= 1;
+                Some(m)
+            }
+            MbufList::Heap(d) => {
+                let m = d.pop_front().flatten();
+                if d.is_empty() {
+                    *self = MbufList::default();
+                }
+                m
+            }
+        }
+    }
+
+    fn pop_back(&mut self) -> Option<Mbuf> {
+        match self {
+            MbufList::Inline { slots, len } => {
+                let m = slots[..usize::from(*len)].last_mut()?.take();
+                *len -= 1;
+                m
+            }
+            MbufList::Heap(d) => {
+                let m = d.pop_back().flatten();
+                if d.is_empty() {
+                    *self = MbufList::default();
+                }
+                m
+            }
+        }
+    }
+
+    /// Move every mbuf of `other` to the back, reusing `other`'s heap storage if this
+    /// list has none and would need some.
+    fn append(&mut self, mut other: MbufList) {
+        match (&mut *self, &mut other) {
+            (MbufList::Heap(a), MbufList::Heap(b)) => a.append(b),
+            (MbufList::Inline { slots, len }, MbufList::Heap(b)) => {
+                if usize::from(*len) + b.len() <= INLINE_MBUFS {
+                    // Both fit in place: keep them here and let `other`'s heap go.
+                    for m in b.drain(..).flatten() {
+                        slots[usize::from(*len)] = Some(m);
+                        *len += 1;
+                    }
+                } else {
+                    for m in slots[..usize::from(*len)]
+                        .iter_mut()
+                        .rev()
+                        .filter_map(Option::take)
+                    {
+                        b.push_front(Some(m));
+                    }
+                    *self = other;
+                }
+            }
+            (_, MbufList::Inline { slots, len }) => {
+                for m in slots[..usize::from(*len)]
+                    .iter_mut()
+                    .filter_map(Option::take)
+                {
+                    self.push_back(m);
+                }
+            }
+        }
+    }
+}
+
+/// Move a full inline list's mbufs to the heap, with room to grow.
+fn spill(slots: &mut [Option<Mbuf>; INLINE_MBUFS]) -> VecDeque<Option<Mbuf>> {
+    let mut d = VecDeque::with_capacity(4 * INLINE_MBUFS);
+    d.extend(slots.iter_mut().filter_map(Option::take).map(Some));
+    d
+}
+
 /// A packet or a stream of bytes as a sequence of mbufs (NetBSD: an m_next chain).
 #[derive(Default)]
 pub struct MbufChain {
-    mbufs: VecDeque<Mbuf>,
+    mbufs: MbufList,
     /// Sum of the mbufs' lengths (NetBSD: m_pkthdr.len).
     len: usize,
 }
@@ -382,7 +581,9 @@ impl MbufChain {
             let mut m = match pool.get() {
                 Ok(m) => m,
                 Err(e) => {
-                    self.mbufs.truncate(count);
+                    while self.mbufs.len() > count {
+                        self.mbufs.pop_back();
+                    }
                     if let Some(last) = self.mbufs.back_mut() {
                         last.adj_back(into_last);
                     }
@@ -441,7 +642,7 @@ impl MbufChain {
                 other.mbufs.pop_front();
             }
         }
-        self.mbufs.append(&mut other.mbufs);
+        self.mbufs.append(other.mbufs);
     }
 
     /// Copy bytes from offset `off` into `dst`; returns the bytes copied, short only when
@@ -449,7 +650,7 @@ impl MbufChain {
     pub fn copy_out(&self, off: usize, dst: &mut [u8]) -> usize {
         let mut skip = off;
         let mut done = 0;
-        for m in &self.mbufs {
+        for m in self.mbufs.iter() {
             if done == dst.len() {
                 break;
             }
@@ -567,19 +768,19 @@ impl MbufChain {
         // Find the mbuf the cut falls in (there is one: n < len) and the cut's offset.
         let mut whole = 0;
         let mut cut = n;
-        for m in &self.mbufs {
+        let mut cut_pool = None;
+        for m in self.mbufs.iter() {
             if m.len() > cut {
+                cut_pool = Some(m.pool());
                 break;
             }
             cut -= m.len();
             whole += 1;
         }
         // Take the cluster before moving anything, so a refusal changes nothing.
-        let spare = if cut > 0 {
-            let pool = self.mbufs[whole].pool();
-            Some(pool.take(overdraft).ok_or(Errno::ENOBUFS)?)
-        } else {
-            None
+        let spare = match cut_pool {
+            Some(pool) if cut > 0 => Some(pool.take(overdraft).ok_or(Errno::ENOBUFS)?),
+            _ => None,
         };
         let mut front = MbufChain::new();
         for _ in 0..whole {
@@ -643,7 +844,7 @@ mod tests {
     use std::collections::VecDeque;
 
     /// Marsaglia's xorshift64: deterministic and dependency-free.
-    struct XorShift(u64);
+    pub(super) struct XorShift(pub(super) u64);
 
     impl XorShift {
         fn next(&mut self) -> u64 {
@@ -655,7 +856,7 @@ mod tests {
             x
         }
 
-        fn below(&mut self, n: usize) -> usize {
+        pub(super) fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
         }
     }
@@ -665,7 +866,7 @@ mod tests {
         (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
-    fn assert_balanced(pool: &MbufPool) {
+    pub(super) fn assert_balanced(pool: &MbufPool) {
         let st = pool.stats();
         assert_eq!(st.outstanding, 0, "{st:?}");
         assert_eq!(st.allocated, st.freed, "{st:?}");
@@ -1193,5 +1394,182 @@ mod copy_in_tests {
         assert_eq!(c.len(), 5000);
         assert_eq!(c.head(10), Some(&data[..10]));
         assert_eq!(c.head(5000), None);
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::tests::{assert_balanced, XorShift};
+    use super::*;
+
+    fn c_tags(c: &MbufChain) -> Vec<u8> {
+        c.to_vec()
+    }
+
+    fn is_inline(c: &MbufChain) -> bool {
+        matches!(c.mbufs, MbufList::Inline { .. })
+    }
+
+    /// An mbuf holding the one byte `tag`.
+    fn tagged(pool: &MbufPool, tag: u8) -> Mbuf {
+        let mut m = pool.get().unwrap();
+        m.append(&[tag]);
+        m
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn mbufs_and_chains_stay_small() {
+        // Chains move by value through every layer, and moves of more than a few words
+        // become memcpy calls (15% of a TCP profile with 176-byte chains).
+        use std::mem::size_of;
+        assert_eq!(size_of::<Mbuf>(), 24);
+        assert_eq!(size_of::<Option<Mbuf>>(), 24);
+        assert_eq!(size_of::<MbufChain>(), 88);
+    }
+
+    #[test]
+    fn a_chain_spills_to_the_heap_and_comes_back() {
+        let pool = MbufPool::new(64);
+        let n = INLINE_MBUFS as u8;
+        let upto = |end: u8| (0..end).collect::<Vec<u8>>();
+        let mut c = MbufChain::new();
+        for t in 0..n {
+            c.push(tagged(&pool, t));
+            assert!(is_inline(&c));
+        }
+        c.push(tagged(&pool, n));
+        assert!(!is_inline(&c));
+        assert_eq!(c_tags(&c), upto(n + 1));
+        // Shrinking keeps the heap until it empties.
+        c.drop_back(usize::from(n));
+        assert_eq!((c_tags(&c), is_inline(&c)), (vec![0], false));
+        c.drop_front(1);
+        assert_eq!((c.mbuf_count(), is_inline(&c)), (0, true));
+        // Refilled, it is inline again up to the limit; a prepend into a full inline
+        // chain spills at the front.
+        for t in 0..n {
+            c.push(tagged(&pool, t));
+        }
+        assert!(is_inline(&c));
+        c.prepend(&pool, 1).unwrap()[0] = 99;
+        assert!(!is_inline(&c));
+        assert_eq!(c_tags(&c), [vec![99], upto(n)].concat());
+        // A split of everything takes the heap along and leaves an inline chain.
+        let all = c.split_off_front(c.len());
+        assert!(is_inline(&c) && !is_inline(&all));
+        assert_eq!(c_tags(&all), [vec![99], upto(n)].concat());
+        drop(all);
+        // An append that spills and then runs out rolls back to the same mbufs.
+        let small = MbufPool::new(INLINE_MBUFS + 1);
+        let mut d = MbufChain::new();
+        for t in 0..n {
+            d.push(tagged(&small, t));
+        }
+        let big = vec![7; 3 * MCLBYTES];
+        assert_eq!(d.append_slice(&small, &big).unwrap_err(), Errno::ENOBUFS);
+        assert_eq!((c_tags(&d), d.mbuf_count()), (upto(n), INLINE_MBUFS));
+        assert_eq!(small.stats().outstanding, INLINE_MBUFS);
+        drop(d);
+        assert_balanced(&small);
+        assert_balanced(&pool);
+    }
+
+    #[test]
+    fn concat_of_every_storage_pair() {
+        let pool = MbufPool::new(64);
+        // Full mbufs, so m_cat compacts nothing and mbuf counts add up.
+        let full = |tag: u8| {
+            let mut m = pool.get().unwrap();
+            m.append(&[tag; MCLBYTES]);
+            m
+        };
+        // (mbufs in self, mbufs in other, of which dropped from other's front first)
+        for &(a, b, shrink) in &[
+            (0u8, 0u8, 0u8),
+            (0, 6, 0),
+            (2, 2, 0),
+            (3, 3, 0),
+            (1, 6, 0),
+            (2, 6, 4),
+            (6, 2, 0),
+            (6, 6, 0),
+            (3, 6, 3),
+        ] {
+            let mut x = MbufChain::new();
+            for t in 0..a {
+                x.push(full(t));
+            }
+            let mut y = MbufChain::new();
+            for t in 0..b {
+                y.push(full(100 + t));
+            }
+            y.drop_front(usize::from(shrink) * MCLBYTES);
+            let want: Vec<u8> = x.to_vec().into_iter().chain(y.to_vec()).collect();
+            let count = x.mbuf_count() + y.mbuf_count();
+            x.concat(y);
+            assert_eq!(x.mbuf_count(), count);
+            assert_eq!(x.len(), count * MCLBYTES);
+            assert!(x.to_vec() == want, "{a} {b} {shrink}");
+            assert_eq!(is_inline(&x), count <= INLINE_MBUFS, "{a} {b} {shrink}");
+        }
+        assert_balanced(&pool);
+    }
+
+    #[test]
+    fn list_matches_a_model() {
+        let pool = MbufPool::new(1 << 10);
+        let mut rng = XorShift(0x5eed);
+        let mut list = MbufList::default();
+        let mut model: VecDeque<u8> = VecDeque::new();
+        let tag = |m: &Mbuf| m.data()[0];
+        for step in 0..200_000u32 {
+            let t = step as u8;
+            match rng.below(7) {
+                0 | 1 => {
+                    list.push_back(tagged(&pool, t));
+                    model.push_back(t);
+                }
+                2 => {
+                    list.push_front(tagged(&pool, t));
+                    model.push_front(t);
+                }
+                3 => assert_eq!(list.pop_front().map(|m| tag(&m)), model.pop_front()),
+                4 => assert_eq!(list.pop_back().map(|m| tag(&m)), model.pop_back()),
+                5 => {
+                    let mut other = MbufList::default();
+                    let mut more = VecDeque::new();
+                    for k in 0..rng.below(2 * INLINE_MBUFS + 2) {
+                        other.push_back(tagged(&pool, t.wrapping_add(k as u8)));
+                        more.push_back(t.wrapping_add(k as u8));
+                    }
+                    list.append(other);
+                    model.append(&mut more);
+                }
+                _ => {
+                    // Keep lengths hovering around the inline limit.
+                    while list.len() > 3 * INLINE_MBUFS {
+                        list.pop_front();
+                        model.pop_front();
+                    }
+                }
+            }
+            assert_eq!(list.len(), model.len());
+            assert!(list.iter().map(tag).eq(model.iter().copied()));
+            assert_eq!(list.front().map(tag), model.front().copied());
+            assert_eq!(list.back_mut().map(|m| tag(m)), model.back().copied());
+            match &list {
+                MbufList::Inline { slots, len } => {
+                    assert!(usize::from(*len) <= INLINE_MBUFS);
+                    assert!(slots
+                        .iter()
+                        .enumerate()
+                        .all(|(i, s)| s.is_some() == (i < usize::from(*len))));
+                }
+                MbufList::Heap(d) => assert!(!d.is_empty() && d.iter().all(Option::is_some)),
+            }
+        }
+        drop(list);
+        assert_balanced(&pool);
     }
 }
