@@ -20,9 +20,13 @@
 //!
 //! # Chains
 //!
-//! An [`MbufChain`] is a packet or a socket buffer's contents: a `VecDeque<Mbuf>` plus its
-//! total length, kept equal to the sum of the mbufs' lengths (the chain never hands out
-//! an `&mut Mbuf`, so nothing can change a length behind its back). A chain may contain
+//! An [`MbufChain`] is a packet or a socket buffer's contents: a sequence of mbufs plus
+//! its total length, kept equal to the sum of the mbufs' lengths (the chain never hands
+//! out an `&mut Mbuf`, so nothing can change a length behind its back). Most packets are
+//! one to three mbufs, so a chain keeps up to three of them (`INLINE_MBUFS`) in place and
+//! moves them to a heap `VecDeque` only when it grows longer (a socket buffer, a large
+//! datagram); a packet then costs no allocation besides its clusters. A chain whose heap
+//! storage empties goes back to inline storage. A chain may contain
 //! empty mbufs, for example a first mbuf that holds only headroom; every operation
 //! copes with them. Chain operations that need new clusters either complete or leave
 //! the chain as it was, so an `ENOBUFS` never leaks a cluster or half a packet.
@@ -35,6 +39,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -44,12 +49,24 @@ use crate::kern::errno::Errno;
 /// Cluster size: the storage behind every mbuf (NetBSD: MCLBYTES).
 pub const MCLBYTES: usize = 2048;
 
+/// The storage behind one mbuf.
+type Cluster = [u8; MCLBYTES];
+
+// An mbuf keeps its window in u32s.
+const _: () = assert!(MCLBYTES <= u32::MAX as usize);
+
 /// Most free clusters a pool keeps for reuse (16 MiB); beyond that they go back to the
 /// host allocator, so a burst does not pin its peak memory for good.
 pub const MAX_CACHED: usize = 8192;
 
 /// Default headroom reserved for protocol headers (NetBSD: max_hdr).
 pub const MAX_HDR: usize = 128;
+
+/// Mbufs a chain holds without a heap allocation.
+const INLINE_MBUFS: usize = 3;
+
+// An inline list counts its mbufs in a u8.
+const _: () = assert!(INLINE_MBUFS <= u8::MAX as usize);
 
 /// A snapshot of a pool's counters (NetBSD: struct mbstat, netstat -m).
 #[derive(Clone, Debug, Default)]
@@ -72,7 +89,9 @@ pub struct MbufStats {
 
 /// The mutable part of a pool, behind its lock.
 struct PoolState {
-    free: Vec<Box<[u8]>>,
+    // Each cluster is its own allocation, lent to an mbuf and given back, so it stays boxed.
+    #[allow(clippy::vec_box)]
+    free: Vec<Box<Cluster>>,
     allocated: u64,
     freed: u64,
     outstanding: usize,
@@ -152,9 +171,9 @@ impl MbufPool {
             st.free.pop()
         };
         // A fresh cluster is allocated outside the lock.
-        let cluster = cached.unwrap_or_else(|| vec![0; MCLBYTES].into_boxed_slice());
+        let cluster = cached.unwrap_or_else(|| Box::new([0; MCLBYTES]));
         Some(Mbuf {
-            cluster,
+            cluster: Some(cluster),
             off: 0,
             len: 0,
             pool: self.clone(),
@@ -162,7 +181,7 @@ impl MbufPool {
     }
 
     /// Give a cluster back: cache it, or free it (outside the lock) if the cache is full.
-    fn put(&self, cluster: Box<[u8]>) {
+    fn put(&self, cluster: Box<Cluster>) {
         let excess = {
             let mut st = self.inner.state.lock();
             st.outstanding = st.outstanding.saturating_sub(1);
@@ -185,18 +204,27 @@ impl fmt::Debug for MbufPool {
 }
 
 /// One packet buffer: a pool cluster plus the window of it that holds data (NetBSD: mbuf).
+///
+/// Chains move by value through every layer, so an mbuf is kept to three words: a thin
+/// cluster pointer, the window as two u32s, and the pool.
 pub struct Mbuf {
-    /// `MCLBYTES` long for the mbuf's whole life; emptied only in `drop`.
-    cluster: Box<[u8]>,
-    off: usize,
-    len: usize,
+    /// `Some` for the mbuf's whole life; taken only in `drop`.
+    cluster: Option<Box<Cluster>>,
+    off: u32,
+    len: u32,
     pool: MbufPool,
 }
 
 impl Mbuf {
+    /// The data's place in the cluster, `off..off + len`; within `MCLBYTES`.
+    fn window(&self) -> Range<usize> {
+        let off = self.off as usize;
+        off..off + self.len as usize
+    }
+
     /// Bytes of data.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// True when the mbuf holds no data.
@@ -206,22 +234,29 @@ impl Mbuf {
 
     /// The data (NetBSD: mtod).
     pub fn data(&self) -> &[u8] {
-        &self.cluster[self.off..self.off + self.len]
+        match &self.cluster {
+            Some(c) => &c[self.window()],
+            None => &[],
+        }
     }
 
     /// The data, writable.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.cluster[self.off..self.off + self.len]
+        let w = self.window();
+        match &mut self.cluster {
+            Some(c) => &mut c[w],
+            None => &mut [],
+        }
     }
 
     /// Room before the data (NetBSD: M_LEADINGSPACE).
     pub fn leading_space(&self) -> usize {
-        self.off
+        self.off as usize
     }
 
     /// Room after the data (NetBSD: M_TRAILINGSPACE).
     pub fn trailing_space(&self) -> usize {
-        MCLBYTES - self.off - self.len
+        MCLBYTES - self.window().end
     }
 
     /// Move the start of an empty mbuf `n` bytes in (clamped to the cluster), leaving
@@ -231,18 +266,21 @@ impl Mbuf {
     /// If the mbuf holds data: moving the window would lose or garble it.
     pub fn reserve_headroom(&mut self, n: usize) {
         assert!(self.is_empty(), "reserve_headroom on an mbuf with data");
-        self.off = n.min(MCLBYTES);
+        self.off = n.min(MCLBYTES) as u32;
     }
 
     /// Grow the data `n` bytes into the headroom and return those bytes, zeroed, for the
     /// caller to fill (NetBSD: M_PREPEND); `None` if the headroom is too small.
     pub fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
-        if n > self.off {
+        if n > self.leading_space() {
             return None;
         }
-        self.off -= n;
-        self.len += n;
-        let hdr = &mut self.cluster[self.off..self.off + n];
+        let cluster = self.cluster.as_mut()?;
+        // n <= off <= MCLBYTES, so the casts are exact.
+        self.off -= n as u32;
+        self.len += n as u32;
+        let off = self.off as usize;
+        let hdr = &mut cluster[off..off + n];
         hdr.fill(0);
         Some(hdr)
     }
@@ -250,22 +288,25 @@ impl Mbuf {
     /// Copy as much of `src` as fits into the trailing space; returns the bytes copied.
     pub fn append(&mut self, src: &[u8]) -> usize {
         let n = src.len().min(self.trailing_space());
-        let end = self.off + self.len;
-        self.cluster[end..end + n].copy_from_slice(&src[..n]);
-        self.len += n;
+        let end = self.window().end;
+        let Some(cluster) = self.cluster.as_mut() else {
+            return 0;
+        };
+        cluster[end..end + n].copy_from_slice(&src[..n]);
+        self.len += n as u32;
         n
     }
 
     /// Trim `n` bytes (at most all) from the front (NetBSD: m_adj with n > 0).
     pub fn adj_front(&mut self, n: usize) {
-        let n = n.min(self.len);
+        let n = n.min(self.len()) as u32;
         self.off += n;
         self.len -= n;
     }
 
     /// Trim `n` bytes (at most all) from the back (NetBSD: m_adj with n < 0).
     pub fn adj_back(&mut self, n: usize) {
-        self.len -= n.min(self.len);
+        self.len -= n.min(self.len()) as u32;
     }
 
     /// The pool this mbuf's cluster returns to.
@@ -276,9 +317,9 @@ impl Mbuf {
 
 impl Drop for Mbuf {
     fn drop(&mut self) {
-        // An empty boxed slice does not allocate, so taking the cluster is free.
-        let cluster = std::mem::take(&mut self.cluster);
-        self.pool.put(cluster);
+        if let Some(cluster) = self.cluster.take() {
+            self.pool.put(cluster);
+        }
     }
 }
 
@@ -291,10 +332,199 @@ impl fmt::Debug for Mbuf {
     }
 }
 
+/// A chain's mbufs in order: up to `INLINE_MBUFS` in place, more on the heap.
+///
+/// Inline, the first `len` slots are `Some` and the rest `None`; on the heap every
+/// element is `Some` and there is at least one (a heap list that empties goes back
+/// inline). The heap holds `Option<Mbuf>` too, which costs no space (a null pool
+/// pointer encodes `None`) and gives both forms the same slices and iterators.
+enum MbufList {
+    Inline {
+        slots: [Option<Mbuf>; INLINE_MBUFS],
+        len: u8,
+    },
+    Heap(VecDeque<Option<Mbuf>>),
+}
+
+impl Default for MbufList {
+    fn default() -> Self {
+        MbufList::Inline {
+            slots: Default::default(),
+            len: 0,
+        }
+    }
+}
+
+impl MbufList {
+    fn len(&self) -> usize {
+        match self {
+            MbufList::Inline { len, .. } => usize::from(*len),
+            MbufList::Heap(d) => d.len(),
+        }
+    }
+
+    /// The slots in order, as two runs (a `VecDeque` may wrap); all `Some`.
+    fn as_slices(&self) -> (&[Option<Mbuf>], &[Option<Mbuf>]) {
+        match self {
+            MbufList::Inline { slots, len } => (&slots[..usize::from(*len)], &[]),
+            MbufList::Heap(d) => d.as_slices(),
+        }
+    }
+
+    fn as_mut_slices(&mut self) -> (&mut [Option<Mbuf>], &mut [Option<Mbuf>]) {
+        match self {
+            MbufList::Inline { slots, len } => (&mut slots[..usize::from(*len)], &mut []),
+            MbufList::Heap(d) => d.as_mut_slices(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Mbuf> {
+        let (a, b) = self.as_slices();
+        a.iter().chain(b).filter_map(Option::as_ref)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Mbuf> {
+        let (a, b) = self.as_mut_slices();
+        a.iter_mut().chain(b).filter_map(Option::as_mut)
+    }
+
+    fn front(&self) -> Option<&Mbuf> {
+        match self {
+            MbufList::Inline { slots, .. } => slots[0].as_ref(),
+            MbufList::Heap(d) => d.front().and_then(Option::as_ref),
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Mbuf> {
+        match self {
+            MbufList::Inline { slots, .. } => slots[0].as_mut(),
+            MbufList::Heap(d) => d.front_mut().and_then(Option::as_mut),
+        }
+    }
+
+    fn back_mut(&mut self) -> Option<&mut Mbuf> {
+        match self {
+            MbufList::Inline { slots, len } => slots[..usize::from(*len)]
+                .last_mut()
+                .and_then(Option::as_mut),
+            MbufList::Heap(d) => d.back_mut().and_then(Option::as_mut),
+        }
+    }
+
+    fn push_back(&mut self, m: Mbuf) {
+        match self {
+            MbufList::Inline { slots, len } if usize::from(*len) < INLINE_MBUFS => {
+                slots[usize::from(*len)] = Some(m);
+                *len += 1;
+            }
+            MbufList::Inline { slots, .. } => {
+                let mut d = spill(slots);
+                d.push_back(Some(m));
+                *self = MbufList::Heap(d);
+            }
+            MbufList::Heap(d) => d.push_back(Some(m)),
+        }
+    }
+
+    fn push_front(&mut self, m: Mbuf) {
+        match self {
+            MbufList::Inline { slots, len } if usize::from(*len) < INLINE_MBUFS => {
+                // Slot `len` is None; rotating brings it to the front.
+                slots[..=usize::from(*len)].rotate_right(1);
+                slots[0] = Some(m);
+                *len += 1;
+            }
+            MbufList::Inline { slots, .. } => {
+                let mut d = spill(slots);
+                d.push_front(Some(m));
+                *self = MbufList::Heap(d);
+            }
+            MbufList::Heap(d) => d.push_front(Some(m)),
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Mbuf> {
+        match self {
+            MbufList::Inline { slots, len } => {
+                let m = slots[0].take()?;
+                // The emptied first slot rotates to the end of the used ones.
+                slots[..usize::from(*len)].rotate_left(1);
+                *len -= 1;
+                Some(m)
+            }
+            MbufList::Heap(d) => {
+                let m = d.pop_front().flatten();
+                if d.is_empty() {
+                    *self = MbufList::default();
+                }
+                m
+            }
+        }
+    }
+
+    fn pop_back(&mut self) -> Option<Mbuf> {
+        match self {
+            MbufList::Inline { slots, len } => {
+                let m = slots[..usize::from(*len)].last_mut()?.take();
+                *len -= 1;
+                m
+            }
+            MbufList::Heap(d) => {
+                let m = d.pop_back().flatten();
+                if d.is_empty() {
+                    *self = MbufList::default();
+                }
+                m
+            }
+        }
+    }
+
+    /// Move every mbuf of `other` to the back, reusing `other`'s heap storage if this
+    /// list has none and would need some.
+    fn append(&mut self, mut other: MbufList) {
+        match (&mut *self, &mut other) {
+            (MbufList::Heap(a), MbufList::Heap(b)) => a.append(b),
+            (MbufList::Inline { slots, len }, MbufList::Heap(b)) => {
+                if usize::from(*len) + b.len() <= INLINE_MBUFS {
+                    // Both fit in place: keep them here and let `other`'s heap go.
+                    for m in b.drain(..).flatten() {
+                        slots[usize::from(*len)] = Some(m);
+                        *len += 1;
+                    }
+                } else {
+                    for m in slots[..usize::from(*len)]
+                        .iter_mut()
+                        .rev()
+                        .filter_map(Option::take)
+                    {
+                        b.push_front(Some(m));
+                    }
+                    *self = other;
+                }
+            }
+            (_, MbufList::Inline { slots, len }) => {
+                for m in slots[..usize::from(*len)]
+                    .iter_mut()
+                    .filter_map(Option::take)
+                {
+                    self.push_back(m);
+                }
+            }
+        }
+    }
+}
+
+/// Move a full inline list's mbufs to the heap, with room to grow.
+fn spill(slots: &mut [Option<Mbuf>; INLINE_MBUFS]) -> VecDeque<Option<Mbuf>> {
+    let mut d = VecDeque::with_capacity(4 * INLINE_MBUFS);
+    d.extend(slots.iter_mut().filter_map(Option::take).map(Some));
+    d
+}
+
 /// A packet or a stream of bytes as a sequence of mbufs (NetBSD: an m_next chain).
 #[derive(Default)]
 pub struct MbufChain {
-    mbufs: VecDeque<Mbuf>,
+    mbufs: MbufList,
     /// Sum of the mbufs' lengths (NetBSD: m_pkthdr.len).
     len: usize,
 }
@@ -351,7 +581,9 @@ impl MbufChain {
             let mut m = match pool.get() {
                 Ok(m) => m,
                 Err(e) => {
-                    self.mbufs.truncate(count);
+                    while self.mbufs.len() > count {
+                        self.mbufs.pop_back();
+                    }
                     if let Some(last) = self.mbufs.back_mut() {
                         last.adj_back(into_last);
                     }
@@ -410,7 +642,7 @@ impl MbufChain {
                 other.mbufs.pop_front();
             }
         }
-        self.mbufs.append(&mut other.mbufs);
+        self.mbufs.append(other.mbufs);
     }
 
     /// Copy bytes from offset `off` into `dst`; returns the bytes copied, short only when
@@ -418,7 +650,7 @@ impl MbufChain {
     pub fn copy_out(&self, off: usize, dst: &mut [u8]) -> usize {
         let mut skip = off;
         let mut done = 0;
-        for m in &self.mbufs {
+        for m in self.mbufs.iter() {
             if done == dst.len() {
                 break;
             }
@@ -536,19 +768,19 @@ impl MbufChain {
         // Find the mbuf the cut falls in (there is one: n < len) and the cut's offset.
         let mut whole = 0;
         let mut cut = n;
-        for m in &self.mbufs {
+        let mut cut_pool = None;
+        for m in self.mbufs.iter() {
             if m.len() > cut {
+                cut_pool = Some(m.pool());
                 break;
             }
             cut -= m.len();
             whole += 1;
         }
         // Take the cluster before moving anything, so a refusal changes nothing.
-        let spare = if cut > 0 {
-            let pool = self.mbufs[whole].pool();
-            Some(pool.take(overdraft).ok_or(Errno::ENOBUFS)?)
-        } else {
-            None
+        let spare = match cut_pool {
+            Some(pool) if cut > 0 => Some(pool.take(overdraft).ok_or(Errno::ENOBUFS)?),
+            _ => None,
         };
         let mut front = MbufChain::new();
         for _ in 0..whole {
@@ -612,7 +844,7 @@ mod tests {
     use std::collections::VecDeque;
 
     /// Marsaglia's xorshift64: deterministic and dependency-free.
-    struct XorShift(u64);
+    pub(super) struct XorShift(pub(super) u64);
 
     impl XorShift {
         fn next(&mut self) -> u64 {
@@ -624,7 +856,7 @@ mod tests {
             x
         }
 
-        fn below(&mut self, n: usize) -> usize {
+        pub(super) fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
         }
     }
@@ -634,7 +866,7 @@ mod tests {
         (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
-    fn assert_balanced(pool: &MbufPool) {
+    pub(super) fn assert_balanced(pool: &MbufPool) {
         let st = pool.stats();
         assert_eq!(st.outstanding, 0, "{st:?}");
         assert_eq!(st.allocated, st.freed, "{st:?}");
@@ -941,7 +1173,7 @@ mod tests {
             assert_eq!(front.to_vec(), model);
             assert_eq!(c.len(), rest.len());
             assert_eq!(c.to_vec(), rest);
-            assert!(c.iter().all(|m| m.off + m.len <= MCLBYTES));
+            assert!(c.iter().all(|m| m.window().end <= MCLBYTES));
         }
         assert_balanced(&pool);
     }
@@ -1162,5 +1394,182 @@ mod copy_in_tests {
         assert_eq!(c.len(), 5000);
         assert_eq!(c.head(10), Some(&data[..10]));
         assert_eq!(c.head(5000), None);
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::tests::{assert_balanced, XorShift};
+    use super::*;
+
+    fn c_tags(c: &MbufChain) -> Vec<u8> {
+        c.to_vec()
+    }
+
+    fn is_inline(c: &MbufChain) -> bool {
+        matches!(c.mbufs, MbufList::Inline { .. })
+    }
+
+    /// An mbuf holding the one byte `tag`.
+    fn tagged(pool: &MbufPool, tag: u8) -> Mbuf {
+        let mut m = pool.get().unwrap();
+        m.append(&[tag]);
+        m
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn mbufs_and_chains_stay_small() {
+        // Chains move by value through every layer, and moves of more than a few words
+        // become memcpy calls (15% of a TCP profile with 176-byte chains).
+        use std::mem::size_of;
+        assert_eq!(size_of::<Mbuf>(), 24);
+        assert_eq!(size_of::<Option<Mbuf>>(), 24);
+        assert_eq!(size_of::<MbufChain>(), 88);
+    }
+
+    #[test]
+    fn a_chain_spills_to_the_heap_and_comes_back() {
+        let pool = MbufPool::new(64);
+        let n = INLINE_MBUFS as u8;
+        let upto = |end: u8| (0..end).collect::<Vec<u8>>();
+        let mut c = MbufChain::new();
+        for t in 0..n {
+            c.push(tagged(&pool, t));
+            assert!(is_inline(&c));
+        }
+        c.push(tagged(&pool, n));
+        assert!(!is_inline(&c));
+        assert_eq!(c_tags(&c), upto(n + 1));
+        // Shrinking keeps the heap until it empties.
+        c.drop_back(usize::from(n));
+        assert_eq!((c_tags(&c), is_inline(&c)), (vec![0], false));
+        c.drop_front(1);
+        assert_eq!((c.mbuf_count(), is_inline(&c)), (0, true));
+        // Refilled, it is inline again up to the limit; a prepend into a full inline
+        // chain spills at the front.
+        for t in 0..n {
+            c.push(tagged(&pool, t));
+        }
+        assert!(is_inline(&c));
+        c.prepend(&pool, 1).unwrap()[0] = 99;
+        assert!(!is_inline(&c));
+        assert_eq!(c_tags(&c), [vec![99], upto(n)].concat());
+        // A split of everything takes the heap along and leaves an inline chain.
+        let all = c.split_off_front(c.len());
+        assert!(is_inline(&c) && !is_inline(&all));
+        assert_eq!(c_tags(&all), [vec![99], upto(n)].concat());
+        drop(all);
+        // An append that spills and then runs out rolls back to the same mbufs.
+        let small = MbufPool::new(INLINE_MBUFS + 1);
+        let mut d = MbufChain::new();
+        for t in 0..n {
+            d.push(tagged(&small, t));
+        }
+        let big = vec![7; 3 * MCLBYTES];
+        assert_eq!(d.append_slice(&small, &big).unwrap_err(), Errno::ENOBUFS);
+        assert_eq!((c_tags(&d), d.mbuf_count()), (upto(n), INLINE_MBUFS));
+        assert_eq!(small.stats().outstanding, INLINE_MBUFS);
+        drop(d);
+        assert_balanced(&small);
+        assert_balanced(&pool);
+    }
+
+    #[test]
+    fn concat_of_every_storage_pair() {
+        let pool = MbufPool::new(64);
+        // Full mbufs, so m_cat compacts nothing and mbuf counts add up.
+        let full = |tag: u8| {
+            let mut m = pool.get().unwrap();
+            m.append(&[tag; MCLBYTES]);
+            m
+        };
+        // (mbufs in self, mbufs in other, of which dropped from other's front first)
+        for &(a, b, shrink) in &[
+            (0u8, 0u8, 0u8),
+            (0, 6, 0),
+            (2, 2, 0),
+            (3, 3, 0),
+            (1, 6, 0),
+            (2, 6, 4),
+            (6, 2, 0),
+            (6, 6, 0),
+            (3, 6, 3),
+        ] {
+            let mut x = MbufChain::new();
+            for t in 0..a {
+                x.push(full(t));
+            }
+            let mut y = MbufChain::new();
+            for t in 0..b {
+                y.push(full(100 + t));
+            }
+            y.drop_front(usize::from(shrink) * MCLBYTES);
+            let want: Vec<u8> = x.to_vec().into_iter().chain(y.to_vec()).collect();
+            let count = x.mbuf_count() + y.mbuf_count();
+            x.concat(y);
+            assert_eq!(x.mbuf_count(), count);
+            assert_eq!(x.len(), count * MCLBYTES);
+            assert!(x.to_vec() == want, "{a} {b} {shrink}");
+            assert_eq!(is_inline(&x), count <= INLINE_MBUFS, "{a} {b} {shrink}");
+        }
+        assert_balanced(&pool);
+    }
+
+    #[test]
+    fn list_matches_a_model() {
+        let pool = MbufPool::new(1 << 10);
+        let mut rng = XorShift(0x5eed);
+        let mut list = MbufList::default();
+        let mut model: VecDeque<u8> = VecDeque::new();
+        let tag = |m: &Mbuf| m.data()[0];
+        for step in 0..200_000u32 {
+            let t = step as u8;
+            match rng.below(7) {
+                0 | 1 => {
+                    list.push_back(tagged(&pool, t));
+                    model.push_back(t);
+                }
+                2 => {
+                    list.push_front(tagged(&pool, t));
+                    model.push_front(t);
+                }
+                3 => assert_eq!(list.pop_front().map(|m| tag(&m)), model.pop_front()),
+                4 => assert_eq!(list.pop_back().map(|m| tag(&m)), model.pop_back()),
+                5 => {
+                    let mut other = MbufList::default();
+                    let mut more = VecDeque::new();
+                    for k in 0..rng.below(2 * INLINE_MBUFS + 2) {
+                        other.push_back(tagged(&pool, t.wrapping_add(k as u8)));
+                        more.push_back(t.wrapping_add(k as u8));
+                    }
+                    list.append(other);
+                    model.append(&mut more);
+                }
+                _ => {
+                    // Keep lengths hovering around the inline limit.
+                    while list.len() > 3 * INLINE_MBUFS {
+                        list.pop_front();
+                        model.pop_front();
+                    }
+                }
+            }
+            assert_eq!(list.len(), model.len());
+            assert!(list.iter().map(tag).eq(model.iter().copied()));
+            assert_eq!(list.front().map(tag), model.front().copied());
+            assert_eq!(list.back_mut().map(|m| tag(m)), model.back().copied());
+            match &list {
+                MbufList::Inline { slots, len } => {
+                    assert!(usize::from(*len) <= INLINE_MBUFS);
+                    assert!(slots
+                        .iter()
+                        .enumerate()
+                        .all(|(i, s)| s.is_some() == (i < usize::from(*len))));
+                }
+                MbufList::Heap(d) => assert!(!d.is_empty() && d.iter().all(Option::is_some)),
+            }
+        }
+        drop(list);
+        assert_balanced(&pool);
     }
 }
