@@ -43,22 +43,31 @@ fn tcp_outflags(state: TcpState) -> TcpFlags {
     }
 }
 
-/// Copy `dst.len()` bytes of a stream buffer from offset `off`.
-fn sb_copy(sb: &Sockbuf, mut off: usize, dst: &mut [u8]) -> usize {
-    let mut done = 0;
+/// Append `len` bytes of a stream buffer from offset `off` to `m`, straight from the
+/// buffer's mbufs (one copy, no staging buffer).
+fn sb_append(
+    sb: &Sockbuf,
+    mut off: usize,
+    mut len: usize,
+    pool: &crate::kern::mbuf::MbufPool,
+    m: &mut MbufChain,
+) -> crate::kern::errno::KResult<()> {
     for r in &sb.sb_records {
-        let l = r.data.len();
-        if off >= l {
-            off -= l;
-            continue;
-        }
-        done += r.data.copy_out(off, &mut dst[done..]);
-        off = 0;
-        if done == dst.len() {
-            break;
+        for sl in r.data.iter_slices() {
+            if len == 0 {
+                return Ok(());
+            }
+            if off >= sl.len() {
+                off -= sl.len();
+                continue;
+            }
+            let take = (sl.len() - off).min(len);
+            m.append_slice(pool, &sl[off..off + take])?;
+            off = 0;
+            len -= take;
         }
     }
-    done
+    Ok(())
 }
 
 /// The data a segment may carry besides options (t_maxseg less the timestamp option).
@@ -281,12 +290,13 @@ fn tcp_output_one(k: &mut KernelState, so: SocketId, tp: &mut Tcpcb) -> bool {
     }
     let pool = k.pool.clone();
     let mut m = if len > 0 {
-        let mut buf = vec![0u8; len];
-        sb_copy(&k.so(so).so_snd, off, &mut buf);
-        match MbufChain::from_slice(&pool, &buf, MAX_HDR) {
-            Ok(m) => m,
-            Err(_) => return false,
+        let Ok(mut m) = MbufChain::from_slice(&pool, &[], MAX_HDR) else {
+            return false;
+        };
+        if sb_append(&k.so(so).so_snd, off, len, &pool, &mut m).is_err() {
+            return false;
         }
+        m
     } else {
         MbufChain::new()
     };
