@@ -912,68 +912,20 @@ fn delayed_acks_and_nagle() {
     assert!((4..=10).contains(&acks), "{acks} ACKs for 10 segments");
 }
 
-/// Ones' complement sum of 16-bit words (RFC 1071), for hand-made frames.
-fn csum(parts: &[&[u8]]) -> u16 {
-    let mut sum = 0u32;
-    for p in parts {
-        for w in p.chunks(2) {
-            let v = if w.len() == 2 {
-                u16::from_be_bytes([w[0], w[1]])
-            } else {
-                u16::from(w[0]) << 8
-            };
-            sum += u32::from(v);
-        }
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// A TCP segment in an Ethernet frame from a spoofed `src` to ks[1] (10.0.0.2), put
-/// straight into ks[1]'s interface as if it came off the wire.
+/// A TCP segment from a spoofed `src` to ks[1] (10.0.0.2), put straight into ks[1]'s
+/// interface as if it came off the wire.
 fn spoof(net: &Net, src: [u8; 4], sport: u16, dport: u16, seq: u32, ack: u32, flags: u8) {
-    let b = &net.ks[1];
-    let (input, pool, mac) = {
-        let g = b.lock();
-        let idx = g.ifunit("mem0").unwrap();
-        (
-            g.if_input(idx),
-            g.pool.clone(),
-            g.ifp(idx).unwrap().if_lladdr,
-        )
-    };
-    let dst = [10, 0, 0, 2];
-    let mut tcp = vec![0u8; 24];
-    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
-    tcp[2..4].copy_from_slice(&dport.to_be_bytes());
-    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
-    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
-    tcp[12] = 6 << 4;
-    tcp[13] = flags;
-    tcp[14..16].copy_from_slice(&8192u16.to_be_bytes());
-    tcp[20..24].copy_from_slice(&[2, 4, 0x05, 0xb4]); // MSS 1460
-    let pseudo = [
-        &src[..],
-        &dst[..],
-        &[0, 6],
-        &(tcp.len() as u16).to_be_bytes()[..],
-    ]
-    .concat();
-    let ck = csum(&[&pseudo, &tcp]);
-    tcp[16..18].copy_from_slice(&ck.to_be_bytes());
-    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 6, 0, 0];
-    ip[2..4].copy_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
-    ip.extend_from_slice(&src);
-    ip.extend_from_slice(&dst);
-    let ck = csum(&[&ip]);
-    ip[10..12].copy_from_slice(&ck.to_be_bytes());
-    let mut f = mac.to_vec();
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 0x99, 0x08, 0x00]);
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&tcp);
-    input.input(rump::kern::mbuf::MbufChain::from_slice(&pool, &f, 0).unwrap());
+    common::inject_tcp(
+        &net.ks[1],
+        "mem0",
+        src,
+        [10, 0, 0, 2],
+        sport,
+        dport,
+        seq,
+        ack,
+        flags,
+    );
 }
 
 #[test]

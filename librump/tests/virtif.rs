@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rump::abi::netbsd as nb;
+
+mod common;
 use rump::config::{IfOptions, NetConfig};
 use rump::drivers::virtif::{
     virtif_attach, virtif_set_impairment, virtif_stats, virtif_tapname, VIRTIF_MAC_PREFIX,
@@ -675,6 +677,78 @@ fn child_net() {
             out.stdout, b"hello from linux tcp\n",
             "socat did not get the echo"
         );
+
+        // Linux through a SYN cookie: fill a listener's SYN cache with SYNs from
+        // addresses nobody answers for, then Linux's socat connects; its handshake
+        // completes with a cookie and the echo works.
+        let l = k
+            .socket(
+                nb::RUMP_AF_INET,
+                nb::RUMP_SOCK_STREAM | nb::RUMP_SOCK_NONBLOCK,
+                0,
+            )
+            .unwrap();
+        k.bind(l, &sin(Ipv4Addr::UNSPECIFIED, 7003)).unwrap();
+        k.listen(l, 1).unwrap();
+        for n in 0..40u16 {
+            common::inject_tcp(
+                &k,
+                "virt0",
+                [10, 77, 0, 200],
+                RUMP_IP.octets(),
+                20000 + n,
+                7003,
+                u32::from(n) * 7919,
+                0,
+                0x02,
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let sent_before = k.lock().inet().unwrap().tcp.tcpstat.tcps_sc_sendcookie;
+        assert!(sent_before > 0, "the flood filled the SYN cache");
+        let mut client = Command::new("socat")
+            .args(["-T", "5", "-", &format!("TCP4:{RUMP_IP}:7003")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn socat client");
+        {
+            use std::io::Write as _;
+            let mut stdin = client.stdin.take().unwrap();
+            stdin.write_all(b"through a cookie\n").unwrap();
+        }
+        let mut conn = None;
+        for _ in 0..500 {
+            match k.accept(l, None) {
+                Ok((c, _)) => {
+                    conn = Some(c);
+                    break;
+                }
+                Err(Errno::EAGAIN) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => panic!("accept: {e:?}"),
+            }
+        }
+        let c = conn.expect("Linux's cookie handshake never completed");
+        let st = k.lock().inet().unwrap().tcp.tcpstat.clone();
+        assert!(st.tcps_sc_recvcookie >= 1, "{st:?}");
+        k.fcntl(c, nb::RUMP_F_SETFL, 0).unwrap();
+        rcvtimeo(&k, c, Duration::from_secs(5));
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            match k.read(c, &mut b) {
+                Ok(0) => break,
+                Ok(n) => {
+                    got.extend_from_slice(&b[..n]);
+                    k.write(c, &b[..n]).unwrap();
+                }
+                Err(e) => panic!("read from Linux over a cookie connection: {e:?}"),
+            }
+        }
+        k.close(c).unwrap();
+        k.close(l).unwrap();
+        let out = client.wait_with_output().unwrap();
+        assert_eq!(got, b"through a cookie\n");
+        assert_eq!(out.stdout, b"through a cookie\n");
     } else {
         eprintln!("SKIPPED (part): socat not installed: no TCP check against Linux");
     }
