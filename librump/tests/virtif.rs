@@ -632,51 +632,9 @@ fn child_net() {
             .unwrap();
         k.bind(l, &sin(Ipv4Addr::UNSPECIFIED, 7001)).unwrap();
         k.listen(l, 4).unwrap();
-        let mut client = Command::new("socat")
-            .args(["-T", "5", "-", &format!("TCP4:{RUMP_IP}:7001")])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn socat client");
-        {
-            use std::io::Write as _;
-            let mut stdin = client.stdin.take().unwrap();
-            stdin.write_all(b"hello from linux tcp\n").unwrap();
-        } // EOF: socat half-closes after sending
-        let mut conn = None;
-        for _ in 0..500 {
-            match k.accept(l, None) {
-                Ok((c, _)) => {
-                    conn = Some(c);
-                    break;
-                }
-                Err(Errno::EAGAIN) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => panic!("accept: {e:?}"),
-            }
-        }
-        let c = conn.expect("Linux never connected");
-        assert_linux_options(&k, c);
-        k.fcntl(c, nb::RUMP_F_SETFL, 0).unwrap();
-        rcvtimeo(&k, c, Duration::from_secs(5));
-        let mut got = Vec::new();
-        for _ in 0..1000 {
-            match k.read(c, &mut b) {
-                Ok(0) => break,
-                Ok(n) => {
-                    got.extend_from_slice(&b[..n]);
-                    k.write(c, &b[..n]).unwrap();
-                }
-                Err(e) => panic!("read from Linux: {e:?}"),
-            }
-        }
-        k.close(c).unwrap();
-        k.close(l).unwrap();
-        let out = client.wait_with_output().unwrap();
+        let (got, out) = linux_line_echoed(&k, l, 7001, b"hello from linux tcp\n", true);
         assert_eq!(got, b"hello from linux tcp\n");
-        assert_eq!(
-            out.stdout, b"hello from linux tcp\n",
-            "socat did not get the echo"
-        );
+        assert_eq!(out, b"hello from linux tcp\n", "socat did not get the echo");
 
         // Linux through a SYN cookie: fill a listener's SYN cache with SYNs from
         // addresses nobody answers for, then Linux's socat connects; its handshake
@@ -706,49 +664,11 @@ fn child_net() {
         std::thread::sleep(Duration::from_millis(200));
         let sent_before = k.lock().inet().unwrap().tcp.tcpstat.tcps_sc_sendcookie;
         assert!(sent_before > 0, "the flood filled the SYN cache");
-        let mut client = Command::new("socat")
-            .args(["-T", "5", "-", &format!("TCP4:{RUMP_IP}:7003")])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn socat client");
-        {
-            use std::io::Write as _;
-            let mut stdin = client.stdin.take().unwrap();
-            stdin.write_all(b"through a cookie\n").unwrap();
-        }
-        let mut conn = None;
-        for _ in 0..500 {
-            match k.accept(l, None) {
-                Ok((c, _)) => {
-                    conn = Some(c);
-                    break;
-                }
-                Err(Errno::EAGAIN) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => panic!("accept: {e:?}"),
-            }
-        }
-        let c = conn.expect("Linux's cookie handshake never completed");
+        let (got, out) = linux_line_echoed(&k, l, 7003, b"through a cookie\n", false);
         let st = k.lock().inet().unwrap().tcp.tcpstat.clone();
         assert!(st.tcps_sc_recvcookie >= 1, "{st:?}");
-        k.fcntl(c, nb::RUMP_F_SETFL, 0).unwrap();
-        rcvtimeo(&k, c, Duration::from_secs(5));
-        let mut got = Vec::new();
-        for _ in 0..1000 {
-            match k.read(c, &mut b) {
-                Ok(0) => break,
-                Ok(n) => {
-                    got.extend_from_slice(&b[..n]);
-                    k.write(c, &b[..n]).unwrap();
-                }
-                Err(e) => panic!("read from Linux over a cookie connection: {e:?}"),
-            }
-        }
-        k.close(c).unwrap();
-        k.close(l).unwrap();
-        let out = client.wait_with_output().unwrap();
         assert_eq!(got, b"through a cookie\n");
-        assert_eq!(out.stdout, b"through a cookie\n");
+        assert_eq!(out, b"through a cookie\n");
     } else {
         eprintln!("SKIPPED (part): socat not installed: no TCP check against Linux");
     }
@@ -1227,4 +1147,58 @@ fn assert_linux_options(k: &Kernel, fd: i32) {
         (1200..=8960).contains(&mss),
         "MSS with Linux (MTU 1500 or 9000): {mss}"
     );
+}
+
+/// Linux's socat connects to listener `l` (on `port`), sends `line` and half-closes;
+/// we accept, echo what comes until EOF, and close both. Returns what we read and what
+/// socat printed. `options`: check the connection negotiated Linux's TCP options.
+fn linux_line_echoed(
+    k: &Kernel,
+    l: i32,
+    port: u16,
+    line: &[u8],
+    options: bool,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut client = Command::new("socat")
+        .args(["-T", "5", "-", &format!("TCP4:{RUMP_IP}:{port}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn socat client");
+    {
+        let mut stdin = client.stdin.take().unwrap();
+        stdin.write_all(line).unwrap();
+    } // EOF: socat half-closes after sending
+    let mut conn = None;
+    for _ in 0..500 {
+        match k.accept(l, None) {
+            Ok((c, _)) => {
+                conn = Some(c);
+                break;
+            }
+            Err(Errno::EAGAIN) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("accept: {e:?}"),
+        }
+    }
+    let c = conn.expect("Linux never connected");
+    if options {
+        assert_linux_options(k, c);
+    }
+    k.fcntl(c, nb::RUMP_F_SETFL, 0).unwrap();
+    rcvtimeo(k, c, Duration::from_secs(5));
+    let mut got = Vec::new();
+    let mut b = vec![0u8; 65536];
+    for _ in 0..1000 {
+        match k.read(c, &mut b) {
+            Ok(0) => break,
+            Ok(n) => {
+                got.extend_from_slice(&b[..n]);
+                k.write(c, &b[..n]).unwrap();
+            }
+            Err(e) => panic!("read from Linux: {e:?}"),
+        }
+    }
+    k.close(c).unwrap();
+    k.close(l).unwrap();
+    (got, client.wait_with_output().unwrap().stdout)
 }
