@@ -636,8 +636,8 @@ fn do_bind(
 /// sent and not had acknowledged. A port or protocol unreachable refuses a connection
 /// still in SYN_SENT (ECONNREFUSED); host and network unreachables end it there too once
 /// the SYN has been retransmitted a few times. Errors on established connections are
-/// soft: TCP's own timers decide (NetBSD keeps them in t_softerror). Need-frag is
-/// ignored: there is no path MTU discovery yet.
+/// soft: TCP's own timers decide (NetBSD keeps them in t_softerror). Need-frag goes to
+/// [`tcp_mtudisc`] instead.
 pub fn tcp_ctlinput(
     k: &mut KernelState,
     err: Errno,
@@ -647,16 +647,10 @@ pub fn tcp_ctlinput(
     dport: u16,
     seq: u32,
 ) {
-    let Some(so) = tcp_globals(k).and_then(|g| g.tcbtable.lookup(src, sport, dst, dport)) else {
+    let Some((so, mut tp, ours)) = ctl_tcb(k, src, sport, dst, dport, seq) else {
         return;
     };
-    let Some(mut tp) = take_tp(k, so) else {
-        return;
-    };
-    let exact = tp.inp.faddr == dst && tp.inp.fport == dport;
-    let in_flight =
-        super::tcp_seq::seq_geq(seq, tp.snd_una) && super::tcp_seq::seq_lt(seq, tp.snd_max);
-    if exact && in_flight && tp.t_state == TcpState::SynSent {
+    if ours && tp.t_state == TcpState::SynSent {
         let hard = err == Errno::ECONNREFUSED;
         let given_up =
             matches!(err, Errno::EHOSTUNREACH | Errno::ENETUNREACH) && tp.t_rtt.rxtshift() >= 3;
@@ -667,11 +661,30 @@ pub fn tcp_ctlinput(
     put_tp(k, so, tp);
 }
 
+/// The connection an ICMP error quotes a segment of, taken out for the caller to put
+/// back, and whether the error can be about it: the exact 4-tuple and a sequence number
+/// we sent and have not had acknowledged (RFC 5927's check against blind attacks).
+fn ctl_tcb(
+    k: &mut KernelState,
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    seq: u32,
+) -> Option<(SocketId, Box<Tcpcb>, bool)> {
+    let so = tcp_globals(k).and_then(|g| g.tcbtable.lookup(src, sport, dst, dport))?;
+    let tp = take_tp(k, so)?;
+    let exact = tp.inp.faddr == dst && tp.inp.fport == dport;
+    let in_flight =
+        super::tcp_seq::seq_geq(seq, tp.snd_una) && super::tcp_seq::seq_lt(seq, tp.snd_max);
+    Some((so, tp, exact && in_flight))
+}
+
 /// ICMP need-frag for a segment of ours (tcp_mtudisc, RFC 1191 section 6.4): a router
 /// on the path forwards datagrams of at most `mtu` bytes and ours, with DF, were
-/// larger. If the quoted segment is of a connection we have, with a sequence number in flight (RFC
-/// 5927 section 4.3's check against blind attacks), lower its MSS to fit `mtu` (at
-/// least [`TCP_MINMSS`]) and send what is outstanding again in the smaller size.
+/// larger. If the quoted segment is one of ours in flight ([`ctl_tcb`]), lower the
+/// connection's MSS to fit `mtu` (at least [`TCP_MINMSS`]) and send what is outstanding
+/// again in the smaller size.
 #[allow(clippy::too_many_arguments)]
 pub fn tcp_mtudisc(
     k: &mut KernelState,
@@ -682,17 +695,11 @@ pub fn tcp_mtudisc(
     seq: u32,
     mtu: u32,
 ) {
-    let Some(so) = tcp_globals(k).and_then(|g| g.tcbtable.lookup(src, sport, dst, dport)) else {
+    let Some((so, mut tp, ours)) = ctl_tcb(k, src, sport, dst, dport, seq) else {
         return;
     };
-    let Some(mut tp) = take_tp(k, so) else {
-        return;
-    };
-    let exact = tp.inp.faddr == dst && tp.inp.fport == dport;
-    let in_flight =
-        super::tcp_seq::seq_geq(seq, tp.snd_una) && super::tcp_seq::seq_lt(seq, tp.snd_max);
     let mss = mtu.saturating_sub(40).max(TCP_MINMSS);
-    if exact && in_flight && tp.t_pmtud && mss < tp.t_maxseg {
+    if ours && tp.t_pmtud && mss < tp.t_maxseg {
         tp.t_maxseg = mss;
         tp.t_ourmss = tp.t_ourmss.min(mss);
         if let Some(sb) = tp.t_sack.as_mut() {
