@@ -8,7 +8,7 @@
 //! connection scans the unconnected sockets of the port. Ephemeral ports are chosen at
 //! random (RFC 6056 algorithm 1: a random start, then the next free port).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
 use crate::kern::errno::{Errno, KResult};
@@ -65,11 +65,43 @@ fn tuple_of(p: &Inpcb) -> Tuple {
     (p.laddr, p.lport, p.faddr, p.fport)
 }
 
+/// The PCBs bound to one local port, in the order bound (lookup breaks ties by it),
+/// and where each socket's sits: finding, changing or removing one costs a hash probe
+/// and a tree step, not a walk over a listening port's connections.
+#[derive(Default)]
+struct PortPcbs {
+    by_seq: BTreeMap<u64, (SocketId, Inpcb)>,
+    seq_of: HashMap<SocketId, u64>,
+}
+
+impl PortPcbs {
+    fn iter(&self) -> impl Iterator<Item = &(SocketId, Inpcb)> {
+        self.by_seq.values()
+    }
+
+    fn get(&self, so: SocketId) -> Option<&Inpcb> {
+        let seq = self.seq_of.get(&so)?;
+        self.by_seq.get(seq).map(|(_, p)| p)
+    }
+
+    fn get_mut(&mut self, so: SocketId) -> Option<&mut Inpcb> {
+        let seq = self.seq_of.get(&so)?;
+        self.by_seq.get_mut(seq).map(|(_, p)| p)
+    }
+
+    fn remove(&mut self, so: SocketId) -> Option<Inpcb> {
+        let seq = self.seq_of.remove(&so)?;
+        self.by_seq.remove(&seq).map(|(_, p)| p)
+    }
+}
+
 /// The PCBs of one protocol (`struct inpcbtable`).
 #[derive(Default)]
 pub struct InpcbTable {
-    /// Every PCB, by local port, in the order bound.
-    by_lport: HashMap<u16, Vec<(SocketId, Inpcb)>>,
+    /// Every PCB, by local port.
+    by_lport: HashMap<u16, PortPcbs>,
+    /// Order of binding, across the table.
+    next_seq: u64,
     /// Connected PCBs by 4-tuple: of several with one tuple, the first in `by_lport`,
     /// and how many there are.
     connected: HashMap<Tuple, (SocketId, u32)>,
@@ -97,11 +129,7 @@ impl InpcbTable {
 
     /// The PCB of a socket, if bound.
     pub fn get(&self, so: SocketId, lport: u16) -> Option<&Inpcb> {
-        self.by_lport
-            .get(&lport)?
-            .iter()
-            .find(|(s, _)| *s == so)
-            .map(|(_, p)| p)
+        self.by_lport.get(&lport)?.get(so)
     }
 
     /// Whether binding `laddr:lport` conflicts with a PCB there (in_pcbbind's check):
@@ -190,10 +218,7 @@ impl InpcbTable {
     /// Update the addresses of a bound socket (connect, disconnect); `f` must keep the
     /// local port.
     pub fn update(&mut self, so: SocketId, lport: u16, f: impl FnOnce(&mut Inpcb)) {
-        let Some(v) = self.by_lport.get_mut(&lport) else {
-            return;
-        };
-        let Some((_, p)) = v.iter_mut().find(|(s, _)| *s == so) else {
+        let Some(p) = self.by_lport.get_mut(&lport).and_then(|v| v.get_mut(so)) else {
             return;
         };
         let old = *p;
@@ -213,37 +238,47 @@ impl InpcbTable {
         faddr: Ipv4Addr,
         fport: u16,
     ) -> bool {
-        self.by_lport.get(&lport).is_some_and(|v| {
-            v.iter()
-                .any(|(s, p)| *s != so && p.laddr == laddr && p.faddr == faddr && p.fport == fport)
-        })
+        // The connected ones are counted by tuple; `so` itself may be among them.
+        let key = (laddr, lport, faddr, fport);
+        let Some(&(_, n)) = self.connected.get(&key) else {
+            return false;
+        };
+        let mine = self
+            .get(so, lport)
+            .is_some_and(|p| p.connected() && tuple_of(p) == key);
+        n > u32::from(mine)
     }
 
-    /// The PCBs bound to a port, for protocols with binding rules of their own.
-    pub fn on_port(&self, lport: u16) -> &[(SocketId, Inpcb)] {
-        self.by_lport.get(&lport).map_or(&[], Vec::as_slice)
+    /// The PCBs bound to a port, in the order bound, for protocols with binding rules of
+    /// their own.
+    pub fn on_port(&self, lport: u16) -> impl Iterator<Item = &(SocketId, Inpcb)> {
+        self.by_lport
+            .get(&lport)
+            .into_iter()
+            .flat_map(PortPcbs::iter)
     }
 
     /// Enter a PCB without a conflict check (a connection accepted on a listener's
     /// port, or a bind the protocol has already checked).
     pub fn insert(&mut self, so: SocketId, pcb: Inpcb) {
-        self.by_lport.entry(pcb.lport).or_default().push((so, pcb));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let port = self.by_lport.entry(pcb.lport).or_default();
+        port.by_seq.insert(seq, (so, pcb));
+        port.seq_of.insert(so, seq);
         self.index(so, pcb);
         self.count += 1;
     }
 
     /// Remove a socket's PCB (in_pcbdetach).
     pub fn remove(&mut self, so: SocketId, lport: u16) {
-        let Some(v) = self.by_lport.get_mut(&lport) else {
+        let Some(port) = self.by_lport.get_mut(&lport) else {
             return;
         };
-        // XXX: linear in the PCBs of the port (the connections of a listening port),
-        // once per connection; order is kept for lookup's ties.
-        let Some(at) = v.iter().position(|(s, _)| *s == so) else {
+        let Some(pcb) = port.remove(so) else {
             return;
         };
-        let (_, pcb) = v.remove(at);
-        if v.is_empty() {
+        if port.seq_of.is_empty() {
             self.by_lport.remove(&lport);
         }
         self.count -= 1;

@@ -270,7 +270,7 @@ impl TcbTable {
     /// Whether binding `laddr:lport` conflicts (in_pcbbind): with SO_REUSEADDR only an
     /// equal local address of a listening or unconnected socket does, else any overlap.
     fn conflicts(&self, laddr: Ipv4Addr, lport: u16, reuseaddr: bool, reuseport: bool) -> bool {
-        self.t.on_port(lport).iter().any(|(_, p)| {
+        self.t.on_port(lport).any(|(_, p)| {
             let overlap = p.laddr == laddr || p.laddr.is_unspecified() || laddr.is_unspecified();
             if reuseport && p.reuseport {
                 return false;
@@ -294,7 +294,7 @@ impl TcbTable {
             let start = u32::from(random) % span;
             let port = (0..span)
                 .map(|i| ANONPORTMIN + ((start + i) % span) as u16)
-                .find(|&p| self.t.on_port(p).is_empty())
+                .find(|&p| self.t.on_port(p).next().is_none())
                 .ok_or(Errno::EAGAIN)?;
             pcb.lport = port;
         } else if self.conflicts(pcb.laddr, pcb.lport, pcb.reuseaddr, pcb.reuseport) {
