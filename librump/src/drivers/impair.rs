@@ -208,6 +208,51 @@ pub fn copy_frame(pool: &MbufPool, src: &[u8], corrupt: Option<(usize, u8)>) -> 
     }
 }
 
+/// What handing one received frame to the kernel did, for a driver's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Copies queued (a duplicate makes two, a loss none).
+    pub queued: u64,
+    /// Copies the kernel's input queue refused.
+    pub qdrops: u64,
+    /// Copies not made for want of mbufs.
+    pub nobufs: u64,
+}
+
+/// Hand one frame a driver read (shmif, virtif) to its kernel as the interface's receive
+/// impairment says: dropped, duplicated, corrupted or held back. `queue` takes each copy
+/// with the clock tick it may be processed from (`IfInput::input_at` or `input_quiet`)
+/// and says whether it was queued; `host`'s clock dates a delay.
+pub fn deliver_impaired(
+    imp: &parking_lot::Mutex<Impairment>,
+    frame: &[u8],
+    pool: &MbufPool,
+    host: &dyn crate::rumpuser::Hypervisor,
+    mut queue: impl FnMut(MbufChain, u64) -> bool,
+) -> Delivered {
+    let d = imp.lock().decide(frame.len());
+    let hold = d.extra_delay_ticks();
+    let not_before = if hold == 0 {
+        0
+    } else {
+        duration_to_ticks(host.clock_monotonic()) + hold
+    };
+    let mut out = Delivered::default();
+    for _ in 0..d.copies() {
+        match copy_frame(pool, frame, d.corrupt_at) {
+            None => out.nobufs += 1,
+            Some(m) => {
+                if queue(m, not_before) {
+                    out.queued += 1;
+                } else {
+                    out.qdrops += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

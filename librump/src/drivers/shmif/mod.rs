@@ -130,10 +130,9 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::impair::{copy_frame, splitmix64, ImpairStats, Impairment};
+use super::impair::{deliver_impaired, splitmix64, ImpairStats, Impairment};
 use crate::config::IfOptions;
 use crate::kern::errno::{Errno, KResult};
-use crate::kern::kern_clock::duration_to_ticks;
 use crate::kern::kernel::{KernelInner, KernelState};
 use crate::kern::mbuf::{MbufChain, MbufPool};
 use crate::kern::Kernel;
@@ -454,24 +453,10 @@ fn shmif_deliver(
     pool: &MbufPool,
     host: &dyn Hypervisor,
 ) {
-    let d = sh.imp.lock().decide(frame.len());
-    let hold = d.extra_delay_ticks();
-    let not_before = if hold == 0 {
-        0
-    } else {
-        duration_to_ticks(host.clock_monotonic()) + hold
-    };
-    for _ in 0..d.copies() {
-        let Some(m) = copy_frame(pool, frame, d.corrupt_at) else {
-            bump(&sh.c.nobufs, 1);
-            continue;
-        };
-        if input.input_quiet(m, not_before) {
-            bump(&sh.c.delivered, 1);
-        } else {
-            bump(&sh.c.qdrops, 1);
-        }
-    }
+    let d = deliver_impaired(&sh.imp, frame, pool, host, |m, nb| input.input_quiet(m, nb));
+    bump(&sh.c.delivered, d.queued);
+    bump(&sh.c.qdrops, d.qdrops);
+    bump(&sh.c.nobufs, d.nobufs);
 }
 
 /// The counters of shmif interface `ifindex` of `k`; `None` if it is not one.

@@ -53,10 +53,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::impair::{copy_frame, splitmix64, ImpairStats, Impairment, ETHER_HDR_LEN};
+use super::impair::{deliver_impaired, splitmix64, ImpairStats, Impairment, ETHER_HDR_LEN};
 use crate::config::IfOptions;
 use crate::kern::errno::{Errno, KResult};
-use crate::kern::kern_clock::duration_to_ticks;
 use crate::kern::kernel::{KernelInner, KernelState};
 use crate::kern::mbuf::{MbufChain, MbufPool};
 use crate::kern::Kernel;
@@ -388,24 +387,10 @@ fn virtif_deliver(
     pool: &MbufPool,
     host: &dyn Hypervisor,
 ) {
-    let d = sh.imp.lock().decide(frame.len());
-    let hold = d.extra_delay_ticks();
-    let not_before = if hold == 0 {
-        0
-    } else {
-        duration_to_ticks(host.clock_monotonic()) + hold
-    };
-    for _ in 0..d.copies() {
-        let Some(m) = copy_frame(pool, frame, d.corrupt_at) else {
-            bump(&sh.c.nobufs);
-            continue;
-        };
-        if input.input_at(m, not_before) {
-            bump(&sh.c.delivered);
-        } else {
-            bump(&sh.c.qdrops);
-        }
-    }
+    let d = deliver_impaired(&sh.imp, frame, pool, host, |m, nb| input.input_at(m, nb));
+    sh.c.delivered.fetch_add(d.queued, Ordering::Relaxed);
+    sh.c.qdrops.fetch_add(d.qdrops, Ordering::Relaxed);
+    sh.c.nobufs.fetch_add(d.nobufs, Ordering::Relaxed);
 }
 
 /// The counters of virtif interface `ifindex` of `k`; `None` if it is not one.
