@@ -83,11 +83,14 @@ pub trait Protosw: Send + Sync {
     /// # Errors
     /// `EADDRINUSE`, `EADDRNOTAVAIL`, `EINVAL`, `EAFNOSUPPORT`, ...
     fn bind(&self, k: &mut KernelState, so: SocketId, nam: &SockAddr) -> KResult<()>;
-    /// Start listening (PRU_LISTEN).
+    /// Start listening (PRU_LISTEN). The default is a protocol without connections's.
     ///
     /// # Errors
     /// `EOPNOTSUPP` for protocols without connections.
-    fn listen(&self, k: &mut KernelState, so: SocketId, backlog: i32) -> KResult<()>;
+    fn listen(&self, k: &mut KernelState, so: SocketId, backlog: i32) -> KResult<()> {
+        let _ = (k, so, backlog);
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Start connecting (PRU_CONNECT); completion is reported through
     /// `soisconnected`/`so_error`.
     ///
@@ -100,18 +103,27 @@ pub trait Protosw: Send + Sync {
     /// `ENOTCONN`.
     fn disconnect(&self, k: &mut KernelState, so: SocketId) -> KResult<()>;
     /// No more sends: the socket layer already marked SS_CANTSENDMORE (PRU_SHUTDOWN).
+    /// By default nothing more to do (no peer to tell).
     ///
     /// # Errors
     /// Protocol specific.
-    fn shutdown(&self, k: &mut KernelState, so: SocketId) -> KResult<()>;
+    fn shutdown(&self, k: &mut KernelState, so: SocketId) -> KResult<()> {
+        let _ = (k, so);
+        Ok(())
+    }
     /// Drop a connection that was never accepted (PRU_ABORT); the protocol frees the
-    /// socket.
-    fn abort(&self, k: &mut KernelState, so: SocketId);
+    /// socket. By default as a detach.
+    fn abort(&self, k: &mut KernelState, so: SocketId) {
+        let _ = self.detach(k, so);
+    }
     /// A connection is being accepted: the peer's address (PRU_ACCEPT).
     ///
     /// # Errors
-    /// `ECONNABORTED` when the connection died in the queue.
-    fn accept(&self, k: &mut KernelState, so: SocketId) -> KResult<SockAddr>;
+    /// `ECONNABORTED` when the connection died in the queue; `EOPNOTSUPP` by default.
+    fn accept(&self, k: &mut KernelState, so: SocketId) -> KResult<SockAddr> {
+        let _ = (k, so);
+        Err(Errno::EOPNOTSUPP)
+    }
     /// The local address (PRU_SOCKADDR).
     ///
     /// # Errors
@@ -122,8 +134,11 @@ pub trait Protosw: Send + Sync {
     /// # Errors
     /// `ENOTCONN`.
     fn peeraddr(&self, k: &mut KernelState, so: SocketId) -> KResult<SockAddr>;
-    /// The user took data from the receive buffer (PRU_RCVD, for PR_WANTRCVD).
-    fn rcvd(&self, k: &mut KernelState, so: SocketId);
+    /// The user took data from the receive buffer (PRU_RCVD, for PR_WANTRCVD); nothing
+    /// by default.
+    fn rcvd(&self, k: &mut KernelState, so: SocketId) {
+        let _ = (k, so);
+    }
     /// Send data (PRU_SEND): the protocol owns `m` from here on.
     ///
     /// # Errors

@@ -497,27 +497,11 @@ impl Protosw for RouteProto {
         Err(Errno::EOPNOTSUPP)
     }
 
-    fn listen(&self, _k: &mut KernelState, _so: SocketId, _backlog: i32) -> KResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
     fn connect(&self, _k: &mut KernelState, _so: SocketId, _nam: &SockAddr) -> KResult<()> {
         Err(Errno::EOPNOTSUPP)
     }
 
     fn disconnect(&self, _k: &mut KernelState, _so: SocketId) -> KResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    fn shutdown(&self, _k: &mut KernelState, _so: SocketId) -> KResult<()> {
-        Ok(())
-    }
-
-    fn abort(&self, k: &mut KernelState, so: SocketId) {
-        let _ = self.detach(k, so);
-    }
-
-    fn accept(&self, _k: &mut KernelState, _so: SocketId) -> KResult<SockAddr> {
         Err(Errno::EOPNOTSUPP)
     }
 
@@ -528,8 +512,6 @@ impl Protosw for RouteProto {
     fn peeraddr(&self, _k: &mut KernelState, _so: SocketId) -> KResult<SockAddr> {
         Err(Errno::EOPNOTSUPP)
     }
-
-    fn rcvd(&self, _k: &mut KernelState, _so: SocketId) {}
 
     /// One routing request per message; an address is `EISCONN` (raw_send: the socket
     /// is connected).

@@ -119,10 +119,6 @@ impl Protosw for RawIpProto {
         Ok(())
     }
 
-    fn listen(&self, _k: &mut KernelState, _so: SocketId, _backlog: i32) -> KResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
     fn connect(&self, k: &mut KernelState, so: SocketId, nam: &SockAddr) -> KResult<()> {
         let a = inet4(nam)?;
         set_rpcb(k, so, |p| p.faddr = a);
@@ -134,18 +130,6 @@ impl Protosw for RawIpProto {
         set_rpcb(k, so, |p| p.faddr = Ipv4Addr::UNSPECIFIED);
         k.so_mut(so).so_state &= !SS_ISCONNECTED;
         Ok(())
-    }
-
-    fn shutdown(&self, _k: &mut KernelState, _so: SocketId) -> KResult<()> {
-        Ok(())
-    }
-
-    fn abort(&self, k: &mut KernelState, so: SocketId) {
-        let _ = self.detach(k, so);
-    }
-
-    fn accept(&self, _k: &mut KernelState, _so: SocketId) -> KResult<SockAddr> {
-        Err(Errno::EOPNOTSUPP)
     }
 
     fn sockaddr(&self, k: &mut KernelState, so: SocketId) -> KResult<SockAddr> {
@@ -164,8 +148,6 @@ impl Protosw for RawIpProto {
             p.faddr, 0,
         ))))
     }
-
-    fn rcvd(&self, _k: &mut KernelState, _so: SocketId) {}
 
     fn send(
         &self,

@@ -170,10 +170,6 @@ impl Protosw for UdpProto {
         do_bind(k, so, ip, a.port())
     }
 
-    fn listen(&self, _k: &mut KernelState, _so: SocketId, _backlog: i32) -> KResult<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
     fn connect(&self, k: &mut KernelState, so: SocketId, nam: &SockAddr) -> KResult<()> {
         let a = inet4(nam)?;
         if a.port() == 0 {
@@ -223,18 +219,6 @@ impl Protosw for UdpProto {
         Ok(())
     }
 
-    fn shutdown(&self, _k: &mut KernelState, _so: SocketId) -> KResult<()> {
-        Ok(())
-    }
-
-    fn abort(&self, k: &mut KernelState, so: SocketId) {
-        let _ = self.detach(k, so);
-    }
-
-    fn accept(&self, _k: &mut KernelState, _so: SocketId) -> KResult<SockAddr> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
     fn sockaddr(&self, k: &mut KernelState, so: SocketId) -> KResult<SockAddr> {
         let p = pcb_of(k, so);
         Ok(SockAddr::Inet(SocketAddr::V4(SocketAddrV4::new(
@@ -251,8 +235,6 @@ impl Protosw for UdpProto {
             p.faddr, p.fport,
         ))))
     }
-
-    fn rcvd(&self, _k: &mut KernelState, _so: SocketId) {}
 
     fn send(
         &self,
