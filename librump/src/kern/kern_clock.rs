@@ -53,6 +53,20 @@ impl KernelState {
         id
     }
 
+    /// Move a pending callout to `ticks` from now, keeping its function and id (NetBSD's
+    /// callout_reset on an armed callout): no allocation. False if it is not pending.
+    pub fn callout_reset(&mut self, id: CalloutId, ticks: u64) -> bool {
+        let before = self.callouts.next_deadline_bound();
+        if !self.callouts.reset(id, ticks) {
+            return false;
+        }
+        let new = self.callouts.deadline(id);
+        if before.is_none_or(|b| new.is_some_and(|n| n < b)) {
+            self.wakeup(super::kern_synch::Chan::Clock);
+        }
+        true
+    }
+
     /// Cancel a pending callout (callout_stop); true if it was pending.
     pub fn callout_stop(&mut self, id: CalloutId) -> bool {
         self.callouts.stop(id).is_some()

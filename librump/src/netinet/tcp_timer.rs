@@ -24,8 +24,14 @@ pub fn tcp_timer_arm(
     which: TcpTimer,
     ticks: u64,
 ) {
-    tcp_timer_disarm(k, tp, which);
     let slot = which as usize;
+    // A pending timer just moves (the retransmission timer is re-armed by every ACK).
+    if let Some(id) = tp.t_timer[slot] {
+        if k.callout_reset(id, ticks.max(1)) {
+            return;
+        }
+        tp.t_timer[slot] = None;
+    }
     // The callout learns its own id through the cell, to tell a stale firing apart.
     let cell = std::sync::Arc::new(std::sync::OnceLock::new());
     let c2 = cell.clone();
