@@ -650,13 +650,14 @@ fn tcp_input_general(
     if let Some(sb) = tp.t_sack.as_mut() {
         if seq_leq(ack, tp.snd_max) {
             sack_exit = sb.update(ack);
-            let blocks: Vec<SackBlock> = th
-                .sack_ranges
-                .iter()
-                .flatten()
-                .map(|&(l, r)| SackBlock::new(l, r))
-                .collect();
-            let rec = sb.record(ack, tp.snd_max, &blocks);
+            // At most TCP_REPR_SACK_BLOCKS blocks: on the stack, not the heap, per ACK.
+            let mut blocks = [SackBlock::new(0, 0); crate::wire::tcp::TCP_REPR_SACK_BLOCKS];
+            let mut n = 0;
+            for &(l, r) in th.sack_ranges.iter().flatten() {
+                blocks[n] = SackBlock::new(l, r);
+                n += 1;
+            }
+            let rec = sb.record(ack, tp.snd_max, &blocks[..n]);
             newly_sacked = rec.newly_sacked;
             if rec.lost_rexmt > 0 {
                 tcpstat(k, |s| s.tcps_sack_lostrexmt += u64::from(rec.lost_rexmt));

@@ -369,13 +369,17 @@ pub fn tcp_sysctl_refresh(k: &mut KernelState, name: &[i32]) {
     let Some(ids) = g.sysctl else {
         return;
     };
+    if k.sysctl.locate_id(name) != Some(ids.stats) {
+        return;
+    }
+    let Some(g) = tcp_globals(k) else {
+        return;
+    };
     let bytes = tcpstat_array(&g.tcpstat)
         .iter()
         .flat_map(|v| v.to_ne_bytes())
         .collect::<Vec<u8>>();
-    if k.sysctl.locate_id(name) == Some(ids.stats) {
-        let _ = k.sysctl.set(ids.stats, SysctlValue::Struct(bytes));
-    }
+    let _ = k.sysctl.set(ids.stats, SysctlValue::Struct(bytes));
 }
 
 /// The counters in NetBSD's `TCP_STAT_*` order; those we do not keep are 0.
