@@ -501,24 +501,42 @@ fn c_udp_echo_between_two_processes_on_a_shmif_bus() {
     assert_ok(&out, "ok 65536");
 }
 
-/// The paper's Figure 6/7 with processes: a router process between two buses, the echo
-/// server behind it, the client on the other side, each end with the router as its
-/// default gateway.
-#[test]
-fn c_udp_echo_through_a_router_process() {
-    let d = TempDir::new("routed");
+/// The paper's Figure 6/7 with processes: a router process between two buses, a UDP
+/// echo server (port `port`) behind it at 10.0.2.2, and `client`, the `RUMP_NET` of a
+/// host on the other side; each end has the router as its default gateway. The
+/// processes are stopped (fields drop in order) before the folder goes.
+struct Routed {
+    _srv: Daemon,
+    _router: Daemon,
+    port: u16,
+    client: String,
+    _d: TempDir,
+}
+
+fn routed_echo(tag: &str) -> Routed {
+    let d = TempDir::new(tag);
     let (a, b) = (d.0.join("a"), d.0.join("b"));
-    let _router = start_router(&a, &b);
-    let (_srv, port) = start_echo_server_env(
+    let router = start_router(&a, &b);
+    let (srv, port) = start_echo_server_env(
         &["-u", "7"],
         &format!("shmif {} 10.0.2.2/24; route default 10.0.2.1", b.display()),
     );
+    let client = format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display());
+    Routed {
+        _srv: srv,
+        _router: router,
+        port,
+        client,
+        _d: d,
+    }
+}
+
+#[test]
+fn c_udp_echo_through_a_router_process() {
+    let r = routed_echo("routed");
     let mut c = Command::new(prog("examples-c/build/echo_client"));
-    c.env(
-        "RUMP_NET",
-        format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display()),
-    )
-    .args(["-u", "-b", "65536", "10.0.2.2", &port.to_string()]);
+    c.env("RUMP_NET", &r.client)
+        .args(["-u", "-b", "65536", "10.0.2.2", &r.port.to_string()]);
     let out = run_with_timeout(c, Duration::from_secs(60));
     assert_ok(&out, "ok 65536");
 }
@@ -528,16 +546,9 @@ fn c_udp_echo_through_a_router_process() {
 /// exit status.
 #[test]
 fn c_raw_ping_through_a_router_process() {
-    let d = TempDir::new("rawping");
-    let (a, b) = (d.0.join("a"), d.0.join("b"));
-    let _router = start_router(&a, &b);
-    let (_srv, _port) = start_echo_server_env(
-        &["-u", "7"],
-        &format!("shmif {} 10.0.2.2/24; route default 10.0.2.1", b.display()),
-    );
-    let client = format!("shmif {} 10.0.1.2/24; route default 10.0.1.1", a.display());
+    let r = routed_echo("rawping");
     let mut c = Command::new(prog("examples-c/build/rping"));
-    c.env("RUMP_NET", &client)
+    c.env("RUMP_NET", &r.client)
         .args(["-p", "-c", "20", "10.0.2.2"]);
     let out = run_with_timeout(c, Duration::from_secs(60));
     let so = String::from_utf8_lossy(&out.stdout);
@@ -547,7 +558,7 @@ fn c_raw_ping_through_a_router_process() {
         "{so}"
     );
     let mut c = Command::new(prog("examples-c/build/rping"));
-    c.env("RUMP_NET", &client)
+    c.env("RUMP_NET", &r.client)
         .args(["-p", "-c", "2", "10.0.2.99"]);
     let out = run_with_timeout(c, Duration::from_secs(60));
     assert!(!out.status.success());
