@@ -125,11 +125,12 @@ pub use bus::{
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::ifregistry::IfRegistry;
 use super::impair::{deliver_impaired, splitmix64, ImpairStats, Impairment};
 use crate::config::IfOptions;
 use crate::kern::errno::{Errno, KResult};
@@ -256,25 +257,13 @@ impl IfShared {
 }
 
 /// The interfaces of every kernel in the process, for the counters and controls below.
-/// Entries of kernels that are gone are dropped at the next attach.
-struct RegEntry {
-    kernel: Weak<KernelInner>,
-    ifindex: usize,
-    shared: Arc<IfShared>,
-}
-
-static REGISTRY: Mutex<Vec<RegEntry>> = Mutex::new(Vec::new());
+static REGISTRY: IfRegistry<IfShared> = IfRegistry::new();
 
 /// Interfaces attached in this process, mixed into addresses and sender ids.
 static ATTACHED: AtomicU64 = AtomicU64::new(0);
 
 fn lookup(k: &Kernel, ifindex: usize) -> Option<Arc<IfShared>> {
-    let me = Arc::as_ptr(&k.inner);
-    REGISTRY
-        .lock()
-        .iter()
-        .find(|e| e.ifindex == ifindex && std::ptr::eq(e.kernel.as_ptr(), me))
-        .map(|e| e.shared.clone())
+    REGISTRY.lookup(k, ifindex)
 }
 
 /// The driver of one shmif interface.
@@ -371,15 +360,7 @@ pub fn shmif_attach(k: &Kernel, busfile: &Path, opts: &IfOptions) -> KResult<usi
     let host = g.host.clone();
     drop(g);
 
-    {
-        let mut reg = REGISTRY.lock();
-        reg.retain(|e| e.kernel.strong_count() > 0);
-        reg.push(RegEntry {
-            kernel: Arc::downgrade(&k.inner),
-            ifindex,
-            shared: shared.clone(),
-        });
-    }
+    REGISTRY.register(k, ifindex, &shared);
     bus.join();
     // Position the reader before returning, so frames sent after attach are seen.
     let mut reader = bus.reader_at_end();

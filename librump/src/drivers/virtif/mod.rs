@@ -48,11 +48,12 @@
 mod sys;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::ifregistry::IfRegistry;
 use super::impair::{deliver_impaired, splitmix64, ImpairStats, Impairment, ETHER_HDR_LEN};
 use crate::config::IfOptions;
 use crate::kern::errno::{Errno, KResult};
@@ -172,27 +173,13 @@ impl IfShared {
 }
 
 /// The interfaces of every kernel in the process, for the counters and controls below.
-/// Entries of kernels that are gone are dropped at the next attach. The registry holds
-/// the interfaces weakly, so that the tap is closed (and a tap this driver created goes
-/// away on the host) as soon as its kernel is gone.
-struct RegEntry {
-    kernel: Weak<KernelInner>,
-    ifindex: usize,
-    shared: Weak<IfShared>,
-}
-
-static REGISTRY: Mutex<Vec<RegEntry>> = Mutex::new(Vec::new());
+static REGISTRY: IfRegistry<IfShared> = IfRegistry::new();
 
 /// Interfaces attached in this process, mixed into addresses.
 static ATTACHED: AtomicU64 = AtomicU64::new(0);
 
 fn lookup(k: &Kernel, ifindex: usize) -> Option<Arc<IfShared>> {
-    let me = Arc::as_ptr(&k.inner);
-    REGISTRY
-        .lock()
-        .iter()
-        .find(|e| e.ifindex == ifindex && std::ptr::eq(e.kernel.as_ptr(), me))
-        .and_then(|e| e.shared.upgrade())
+    REGISTRY.lookup(k, ifindex)
 }
 
 /// The driver of one virtif interface.
@@ -302,15 +289,7 @@ pub fn virtif_attach(k: &Kernel, tapname: &str, opts: &IfOptions) -> KResult<usi
     let host = g.host.clone();
     drop(g);
 
-    {
-        let mut reg = REGISTRY.lock();
-        reg.retain(|e| e.kernel.strong_count() > 0 && e.shared.strong_count() > 0);
-        reg.push(RegEntry {
-            kernel: Arc::downgrade(&k.inner),
-            ifindex,
-            shared: Arc::downgrade(&shared),
-        });
-    }
+    REGISTRY.register(k, ifindex, &shared);
     let rx = shared.clone();
     k.kthread_create(&format!("{ifname}-rx"), move |kern| {
         virtif_rx(&kern, &rx, &input, &pool, &*host);
