@@ -15,7 +15,6 @@ use rump::drivers::memlink::{memlink_attach, MemLink};
 use rump::kern::kernel::BootOptions;
 use rump::kern::sockaddr::SockAddr;
 use rump::netinet::tcp_fsm::TcpState;
-use rump::netinet::tcp_var::{tcp_states, Tcpcb};
 use rump::rumpuser::Hypervisor;
 use rump::{Errno, Kernel};
 
@@ -457,23 +456,8 @@ fn rst_needs_the_exact_sequence_number() {
     let net = pair(IfOptions::default());
     let (a, b) = (&net.ks[0], &net.ks[1]);
     let (c, s, _l) = connected(&net, 7006);
-    let (rcv_nxt, lport, fport) = {
-        let g = b.lock();
-        let (id, _) = tcp_states(&g)
-            .into_iter()
-            .find(|x| x.1 == TcpState::Established)
-            .unwrap();
-        let tp = g
-            .sockets
-            .get(id)
-            .unwrap()
-            .so_pcb
-            .as_ref()
-            .unwrap()
-            .downcast_ref::<Tcpcb>()
-            .unwrap();
-        (tp.rcv_nxt, tp.inp.lport, tp.inp.fport)
-    };
+    let (rcv_nxt, lport, fport) =
+        common::with_established(b, |tp| (tp.rcv_nxt, tp.inp.lport, tp.inp.fport));
     // Far outside the window: ignored.
     inject(&net, fport, lport, rcv_nxt.wrapping_add(1 << 30), 0x04);
     assert_eq!(stat(b).tcps_badrst, 1);
@@ -710,23 +694,8 @@ fn random_segments_never_panic_and_leave_the_table_consistent() {
     let net = pair(IfOptions::default());
     let (a, b) = (&net.ks[0], &net.ks[1]);
     let (c, s, _l) = connected(&net, 7009);
-    let (rcv_nxt, snd_una, lport, fport) = {
-        let g = b.lock();
-        let (id, _) = tcp_states(&g)
-            .into_iter()
-            .find(|x| x.1 == TcpState::Established)
-            .unwrap();
-        let tp = g
-            .sockets
-            .get(id)
-            .unwrap()
-            .so_pcb
-            .as_ref()
-            .unwrap()
-            .downcast_ref::<Tcpcb>()
-            .unwrap();
-        (tp.rcv_nxt, tp.snd_una, tp.inp.lport, tp.inp.fport)
-    };
+    let (rcv_nxt, snd_una, lport, fport) =
+        common::with_established(b, |tp| (tp.rcv_nxt, tp.snd_una, tp.inp.lport, tp.inp.fport));
     let r = a
         .socket(nb::RUMP_AF_INET, nb::RUMP_SOCK_RAW, nb::RUMP_IPPROTO_TCP)
         .unwrap();

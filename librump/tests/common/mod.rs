@@ -272,3 +272,16 @@ pub fn inject_tcp(
     f.extend_from_slice(&tcp);
     input.input(rump::kern::mbuf::MbufChain::from_slice(&pool, &f, 0).unwrap());
 }
+
+/// Run `f` on the control block of `k`'s first connection in ESTABLISHED.
+///
+/// # Panics
+/// If there is none.
+pub fn with_established<R>(k: &Kernel, f: impl FnOnce(&Tcpcb) -> R) -> R {
+    let id = tcp_states(&k.lock())
+        .into_iter()
+        .find(|x| x.1 == TcpState::Established)
+        .expect("an established connection")
+        .0;
+    with_tcb(k, id, f).expect("its control block")
+}
